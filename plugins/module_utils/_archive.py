@@ -1,0 +1,406 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Archives: GNU tar streamed through zstd or gzip, hashed while written, verified, published by rename.
+
+Nothing here holds a whole archive in memory: tar writes to a pipe, the
+compressor reads that pipe, and this process copies the compressor's output to
+``NAME.partial`` in 1 MiB chunks while feeding SHA-256. Only a verified archive
+is renamed to its final name, after its ``NAME.sha256`` sidecar (``sha256sum -c``
+format) is in place, so a crash at any point leaves the published set complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Callable, List, Optional, Sequence, Tuple
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import fsync_directory, write_atomic
+from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+
+CHUNK = 1024 * 1024
+TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+TIMESTAMP_RE = r"(?P<stamp>[0-9]{8}T[0-9]{6}Z)"
+SUFFIXES = {".tar.zst": "zstd", ".tar.gz": "gzip"}
+PARTIAL_SUFFIX = ".partial"
+SIDECAR_SUFFIX = ".sha256"
+TAR_ATTRIBUTE_OPTIONS = ("--xattrs", "--xattrs-include=*", "--acls")
+STDERR_TAIL = 20
+
+
+@dataclass
+class ArchiveResult:
+    """What was written: the file, its size and checksum, and what tar warned about."""
+
+    path: str
+    size: int
+    sha256: str
+    warnings: List[str] = field(default_factory=list)
+
+
+def subprocess_env() -> dict:
+    """Tools run in the C locale so file names pass through as bytes and messages are stable."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env.pop("LANGUAGE", None)
+    return env
+
+
+# --------------------------------------------------------------------------- names
+
+
+def format_timestamp(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(stamp: str) -> datetime:
+    return datetime.strptime(stamp, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def archive_name(host: str, job: str, when: datetime, compression: str) -> str:
+    """``<host>-<job>-<UTC timestamp>.tar.zst`` (or ``.tar.gz``)."""
+    suffix = ".tar.zst" if compression == "zstd" else ".tar.gz"
+    return f"{host}-{job}-{format_timestamp(when)}{suffix}"
+
+
+def archive_name_pattern(host: str, job: str) -> re.Pattern[str]:
+    """Matches exactly this host's archives of this job: the timestamp is digits, so job ``web`` never matches
+    ``web-data``'s archives."""
+    return re.compile(rf"^{re.escape(host)}-{re.escape(job)}-{TIMESTAMP_RE}(?P<suffix>\.tar\.zst|\.tar\.gz)$")
+
+
+def parse_archive_name(name: str, host: str, job: str) -> Optional[Tuple[datetime, str]]:
+    """(UTC time, compression) when ``name`` is one of this job's archives, else None."""
+    match = archive_name_pattern(host, job).match(name)
+    if not match:
+        return None
+    try:
+        when = parse_timestamp(match.group("stamp"))
+    except ValueError:
+        return None
+    return when, SUFFIXES[match.group("suffix")]
+
+
+def compression_of(path: str) -> str:
+    if path.endswith(PARTIAL_SUFFIX):
+        path = path[: -len(PARTIAL_SUFFIX)]
+    for suffix, compression in SUFFIXES.items():
+        if path.endswith(suffix):
+            return compression
+    raise SmgrError(f"{path}: not a .tar.zst or .tar.gz archive")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def compressor_command(compression: str) -> List[str]:
+    if compression == "zstd":
+        return ["zstd", "-q", "-c", "-T0"]
+    return ["gzip", "-c"]
+
+
+def decompressor_command(compression: str, path: str) -> List[str]:
+    if compression == "zstd":
+        return ["zstd", "-q", "-d", "-c", "--", path]
+    return ["gzip", "-d", "-c", "--", path]
+
+
+def relative_member(path: str) -> str:
+    """``/etc/nginx`` -> ``etc/nginx``: tar runs in ``/`` so members restore under any target directory."""
+    return os.path.normpath(path).lstrip("/")
+
+
+def exclude_options(patterns: Sequence[str]) -> List[str]:
+    """Absolute patterns are anchored at the archive root; others match anywhere (GNU tar's default)."""
+    anchored = [relative_member(p) for p in patterns if p.startswith("/")]
+    floating = [p.rstrip("/") or p for p in patterns if not p.startswith("/")]
+    options: List[str] = []
+    if anchored:
+        options.append("--anchored")
+        options.extend(f"--exclude={pattern}" for pattern in anchored)
+        options.append("--no-anchored")
+    options.extend(f"--exclude={pattern}" for pattern in floating)
+    return options
+
+
+def tar_create_command(paths: Sequence[str], excludes: Sequence[str] = (), base: str = "/") -> List[str]:
+    members = [relative_member(path) if base == "/" else os.path.relpath(path, base) for path in paths]
+    return [
+        "tar",
+        "--create",
+        "--file=-",
+        "--format=posix",
+        *TAR_ATTRIBUTE_OPTIONS,
+        "--sparse",
+        f"--directory={base}",
+        *exclude_options(excludes),
+        "--",
+        *members,
+    ]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _tail(handle: IO[bytes], lines: int = STDERR_TAIL) -> List[str]:
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - 64 * 1024))
+    text = handle.read().decode("utf-8", "backslashreplace")
+    return [line for line in text.splitlines() if line.strip()][-lines:]
+
+
+def _kill(processes: Sequence[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            with contextlib.suppress(OSError):
+                process.kill()
+    for process in processes:
+        with contextlib.suppress(OSError):
+            process.wait()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise SmgrError(f"cannot read {path}: {exc.strerror}") from exc
+    return digest.hexdigest()
+
+
+def _space_message(path: str, exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the device holding {os.path.dirname(path)} while writing {os.path.basename(path)}"
+    return f"cannot write {path}: {exc.strerror}"
+
+
+# --------------------------------------------------------------------------- create
+
+
+def create_archive(
+    paths: Sequence[str],
+    partial_path: str,
+    compression: str,
+    excludes: Sequence[str] = (),
+    base: str = "/",
+) -> ArchiveResult:
+    """Stream ``tar | compressor`` into ``partial_path`` (created 0600, must not exist) and fsync it.
+
+    On any failure the partial file is removed and SmgrError raised; tar's exit
+    status 1 ("file changed as we read it", "file removed before we read it") is
+    returned as warnings, not an error.
+    """
+    env = subprocess_env()
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.TemporaryFile() as tar_err, tempfile.TemporaryFile() as comp_err:
+        try:
+            fd = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise SmgrError(_space_message(partial_path, exc)) from exc
+        processes: List[subprocess.Popen] = []
+        try:
+            tar = subprocess.Popen(
+                tar_create_command(paths, excludes, base),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=tar_err,
+                env=env,
+            )
+            processes.append(tar)
+            compressor = subprocess.Popen(
+                compressor_command(compression), stdin=tar.stdout, stdout=subprocess.PIPE, stderr=comp_err, env=env
+            )
+            processes.append(compressor)
+            tar.stdout.close()
+            for chunk in iter(lambda: compressor.stdout.read(CHUNK), b""):
+                digest.update(chunk)
+                _write_all(fd, chunk)
+                size += len(chunk)
+            compressor.stdout.close()
+            tar_status = tar.wait()
+            comp_status = compressor.wait()
+            if tar_status not in (0, 1):
+                detail = "; ".join(_tail(tar_err)) or f"exit status {tar_status}"
+                raise SmgrError(f"tar failed: {detail}")
+            if comp_status != 0:
+                detail = "; ".join(_tail(comp_err)) or f"exit status {comp_status}"
+                raise SmgrError(f"{compressor_command(compression)[0]} failed: {detail}")
+            os.fsync(fd)
+        except BaseException as exc:
+            _kill(processes)
+            os.close(fd)
+            _remove_quietly(partial_path)
+            if (isinstance(exc, FileNotFoundError) and not processes) or (
+                len(processes) == 1 and isinstance(exc, FileNotFoundError)
+            ):
+                raise SmgrError(f"required tool not found: {exc.filename}") from exc
+            if isinstance(exc, OSError):
+                raise SmgrError(_space_message(partial_path, exc)) from exc
+            raise
+        os.close(fd)
+        warnings = _tail(tar_err, lines=200)
+    return ArchiveResult(path=partial_path, size=size, sha256=digest.hexdigest(), warnings=warnings)
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+# --------------------------------------------------------------------------- verify, publish
+
+
+def list_members(
+    path: str,
+    compression: Optional[str] = None,
+    verbose: bool = False,
+    on_line: Optional[Callable[[str], None]] = None,
+) -> Tuple[int, List[str]]:
+    """Decompress and list the whole archive; return (member count, first lines) or raise SmgrError.
+
+    ``on_line`` receives every listing line as it streams (for ``smgr restore --list``).
+    """
+    compression = compression or compression_of(path)
+    env = subprocess_env()
+    count = 0
+    head: List[str] = []
+    with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as tar_err:
+        try:
+            decompressor = subprocess.Popen(
+                decompressor_command(compression, path),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=dec_err,
+                env=env,
+            )
+        except FileNotFoundError as exc:
+            raise SmgrError(f"required tool not found: {exc.filename}") from exc
+        tar = subprocess.Popen(
+            ["tar", "--list", "--file=-", *(["--verbose"] if verbose else [])],
+            stdin=decompressor.stdout,
+            stdout=subprocess.PIPE,
+            stderr=tar_err,
+            env=env,
+        )
+        decompressor.stdout.close()
+        for line in tar.stdout:
+            count += 1
+            text = line.decode("utf-8", "backslashreplace").rstrip("\n")
+            if on_line is not None:
+                on_line(text)
+            elif len(head) < 1000:
+                head.append(text)
+        tar.stdout.close()
+        tar_status = tar.wait()
+        dec_status = decompressor.wait()
+        if dec_status != 0:
+            raise SmgrError(f"{os.path.basename(path)} does not decompress: {'; '.join(_tail(dec_err)) or dec_status}")
+        if tar_status != 0:
+            raise SmgrError(f"{os.path.basename(path)} is not a readable tar stream: {'; '.join(_tail(tar_err))}")
+    return count, head
+
+
+def verify_archive(path: str, expected_sha256: str, compression: Optional[str] = None) -> int:
+    """Read the archive back completely: checksum, then decompression and a full tar listing. Returns members."""
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise SmgrError(f"{os.path.basename(path)}: checksum mismatch (expected {expected_sha256}, read {actual})")
+    count, _ = list_members(path, compression)
+    if count == 0:
+        raise SmgrError(f"{os.path.basename(path)}: the archive is empty")
+    return count
+
+
+def sidecar_path(archive_path: str) -> str:
+    return archive_path + SIDECAR_SUFFIX
+
+
+def sidecar_text(archive_name_: str, digest: str) -> bytes:
+    """``sha256sum`` format: ``<hex>  <name>`` so ``sha256sum -c NAME.sha256`` works in the archive directory."""
+    return f"{digest}  {archive_name_}\n".encode()
+
+
+def read_sidecar(archive_path: str) -> Optional[str]:
+    try:
+        with open(sidecar_path(archive_path), "rb") as handle:
+            text = handle.read(4096).decode("ascii", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SmgrError(f"cannot read {sidecar_path(archive_path)}: {exc.strerror}") from exc
+    match = re.match(r"^([0-9a-f]{64}) [ *](.+)$", text.strip())
+    return match.group(1) if match else None
+
+
+def publish(partial_path: str, final_path: str, digest: str) -> None:
+    """Sidecar first, then the archive by rename: a published archive always has its complete checksum beside it."""
+    try:
+        write_atomic(sidecar_path(final_path), sidecar_text(os.path.basename(final_path), digest), 0o600)
+    except SmgrError:
+        _remove_quietly(partial_path)
+        raise
+    try:
+        os.rename(partial_path, final_path)
+    except OSError as exc:
+        _remove_quietly(partial_path)
+        _remove_quietly(sidecar_path(final_path))
+        raise SmgrError(f"cannot publish {final_path}: {exc.strerror}") from exc
+    fsync_directory(os.path.dirname(final_path))
+
+
+# --------------------------------------------------------------------------- restore
+
+
+def extract_archive(path: str, target_dir: str, compression: Optional[str] = None) -> List[str]:
+    """Extract into ``target_dir`` keeping modes, owners (as root), xattrs, ACLs, links and mtimes; returns warnings."""
+    compression = compression or compression_of(path)
+    env = subprocess_env()
+    with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as tar_err:
+        decompressor = subprocess.Popen(
+            decompressor_command(compression, path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=dec_err,
+            env=env,
+        )
+        tar = subprocess.Popen(
+            [
+                "tar",
+                "--extract",
+                "--file=-",
+                "--preserve-permissions",
+                *TAR_ATTRIBUTE_OPTIONS,
+                f"--directory={target_dir}",
+            ],
+            stdin=decompressor.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=tar_err,
+            env=env,
+        )
+        decompressor.stdout.close()
+        tar_status = tar.wait()
+        dec_status = decompressor.wait()
+        if dec_status != 0:
+            raise SmgrError(f"{os.path.basename(path)} does not decompress: {'; '.join(_tail(dec_err))}")
+        if tar_status != 0:
+            raise SmgrError(f"extracting {os.path.basename(path)} failed: {'; '.join(_tail(tar_err))}")
+        return _tail(tar_err, lines=200)

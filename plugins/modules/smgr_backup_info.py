@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: smgr_backup_info
+short_description: List Server Manager backup jobs, their archives and their last results
+version_added: 0.1.0
+description:
+  - Reads the job definitions in C(<config_dir>/backups.d/), the paths in C(<config_dir>/runner.yaml),
+    each job's archives in its C(dest) and its state file, and returns them.
+  - Only files named like the job's archives (C(<host>-<job>-<UTC timestamp>.tar.zst) or C(.tar.gz)) that are
+    regular files are listed; the checksum is the one in the archive's C(.sha256) sidecar.
+author:
+  - Server Manager maintainers (@smgr)
+extends_documentation_fragment:
+  - smgr.server_manager.attributes.info_module
+requirements:
+  - PyYAML on the managed host.
+options:
+  config_dir:
+    description:
+      - The runner's configuration directory.
+    type: path
+    default: /opt/server-manager/config
+  name:
+    description:
+      - Only these jobs. Default is every job.
+    type: list
+    elements: str
+    default: []
+  verify_checksums:
+    description:
+      - Also read every archive and compare its SHA-256 with its sidecar (RV(jobs[].archives[].checksum_ok)).
+        Reads all archives completely, so it takes as long as reading them.
+    type: bool
+    default: false
+seealso:
+  - module: smgr.server_manager.smgr_backup
+"""
+
+EXAMPLES = r"""
+- name: Get the archives and last results of every job
+  smgr.server_manager.smgr_backup_info:
+  register: backups
+
+- name: Fail when the newest nginx archive is missing
+  ansible.builtin.assert:
+    that:
+      - (backups.jobs | selectattr('name', 'equalto', 'nginx') | first).archives | length > 0
+
+- name: Check the archives of one job against their checksums
+  smgr.server_manager.smgr_backup_info:
+    name: [nginx]
+    verify_checksums: true
+  register: nginx_backups
+"""
+
+RETURN = r"""
+jobs:
+  description: One entry per job, in name order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Job name.
+      type: str
+      returned: always
+      sample: nginx
+    type:
+      description: Job type.
+      type: str
+      returned: always
+      sample: nginx
+    dest:
+      description: Directory of the job's archives.
+      type: str
+      returned: always
+      sample: /var/backups/smgr/nginx
+    remote:
+      description: The job's remote, if any.
+      type: str
+      returned: always
+      sample: backup@backup.example.com:/srv/backups/web1
+    file:
+      description: The job's definition file.
+      type: str
+      returned: always
+      sample: /opt/server-manager/config/backups.d/nginx.yaml
+    definition:
+      description: The job as the runner reads it, every default filled in.
+      type: dict
+      returned: always
+    archives:
+      description: The job's archives, newest first.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        name:
+          description: File name.
+          type: str
+          returned: always
+          sample: web1-nginx-20260101T020000Z.tar.zst
+        path:
+          description: Full path.
+          type: str
+          returned: always
+          sample: /var/backups/smgr/nginx/web1-nginx-20260101T020000Z.tar.zst
+        size:
+          description: Size in bytes.
+          type: int
+          returned: always
+          sample: 1048576
+        time:
+          description: When the backup ran (UTC, from the name), ISO 8601.
+          type: str
+          returned: always
+          sample: "2026-01-01T02:00:00Z"
+        compression:
+          description: V(zstd) or V(gzip).
+          type: str
+          returned: always
+          sample: zstd
+        sha256:
+          description: SHA-256 from the sidecar file; null when the sidecar is missing or unreadable.
+          type: str
+          returned: always
+          sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+        checksum_ok:
+          description: Whether the archive's content matches C(sha256).
+          type: bool
+          returned: when O(verify_checksums=true)
+          sample: true
+    last_run:
+      description: Result of the last run (as C(smgr backup JOB --json) prints it); null if it never ran.
+      type: dict
+      returned: always
+    last_success:
+      description: Result of the last successful (or partially successful) run; null if none.
+      type: dict
+      returned: always
+    consecutive_failures:
+      description: Failed runs since the last success.
+      type: int
+      returned: always
+      sample: 0
+settings:
+  description: The runner's paths as read from C(runner.yaml) (or their defaults).
+  returned: always
+  type: dict
+  sample: {"state_dir": "/opt/server-manager/state", "log_dir": "/opt/server-manager/logs",
+           "lock_dir": "/run/lock/smgr", "backup_root": "/var/backups/smgr", "archive_host": "web1"}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._archive import sha256_file
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
+    HAS_YAML,
+    YAML_IMPORT_ERROR,
+    job_to_dict,
+    list_job_files,
+    load_job,
+    settings_to_dict,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner import (
+    archive_host,
+    archives_of,
+    effective_settings,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._state import load_state
+
+
+def job_info(job, path, settings, host, verify):
+    archives = archives_of(job, host)
+    if verify:
+        for item in archives:
+            item["checksum_ok"] = item["sha256"] is not None and sha256_file(item["path"]) == item["sha256"]
+    state = load_state(settings.state_dir, job.name)
+    return dict(
+        name=job.name,
+        type=job.type,
+        dest=job.dest,
+        remote=job.remote,
+        file=path,
+        definition=job_to_dict(job),
+        archives=archives,
+        last_run=state.get("last_run"),
+        last_success=state.get("last_success"),
+        consecutive_failures=state.get("consecutive_failures", 0),
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            config_dir=dict(type="path", default="/opt/server-manager/config"),
+            name=dict(type="list", elements="str", default=[]),
+            verify_checksums=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    config_dir = module.params["config_dir"]
+    try:
+        settings = effective_settings(config_dir)
+        host = archive_host(settings)
+        files = list_job_files(config_dir)
+        wanted = module.params["name"] or sorted(files)
+        missing = [name for name in wanted if name not in files]
+        if missing:
+            raise SmgrError(f"no such backup job(s): {', '.join(missing)}; configured: {', '.join(files) or 'none'}")
+        jobs = [
+            job_info(
+                load_job(config_dir, name, settings.backup_root),
+                files[name],
+                settings,
+                host,
+                module.params["verify_checksums"],
+            )
+            for name in wanted
+        ]
+    except SmgrError as exc:
+        module.fail_json(msg=str(exc))
+    settings_view = settings_to_dict(settings)
+    settings_view["archive_host"] = host
+    module.exit_json(changed=False, jobs=jobs, settings=settings_view, config_dir=os.path.abspath(config_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,407 @@
+#!/usr/bin/python
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: smgr_notify
+short_description: Manage Server Manager's e-mail notification settings and send notifications
+version_added: 0.1.0
+description:
+  - Manages the notification settings file C(notifications.yaml) that the host runner
+    (C(smgr backup), C(smgr cleanup), C(smgr health), C(smgr notify)) reads to send e-mail.
+  - The options describe the whole file. An option left out takes its default; nothing of an
+    existing file is merged in.
+  - The file is written atomically, mode V(0600), owned by root (by the current user when the
+    module does not run as root), and never readable by others, not even while it is written.
+    A file that means the same (other formatting, key order, defaults written out or not) is
+    not rewritten.
+  - A file in the format of the old Server Manager TUI (C(smtp_use_tls) instead of
+    O(smtp_security)) is read as V(starttls) (true) or V(none) (false) and written in the
+    current format the next time the file changes.
+  - O(smtp_password) never appears in the result, the diff (it shows a marker), warnings or
+    error messages.
+  - O(send_test) and O(send) send a message after the file is written, with the settings as
+    configured, and fail with the real cause when the message cannot be sent.
+author:
+  - Server Manager maintainers (@smgr)
+extends_documentation_fragment:
+  - smgr.server_manager.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - With O(send_test) or O(send), check mode reports the message it would send (RV(notification))
+        and sends nothing.
+  diff_mode:
+    support: full
+    details:
+      - The password is shown as a marker; a changed password as a marker saying so.
+requirements:
+  - PyYAML on the managed host.
+options:
+  path:
+    description:
+      - The settings file. Its directory must exist (the role creates it).
+    type: path
+    default: /opt/server-manager/config/notifications.yaml
+  state:
+    description:
+      - V(present) writes the file, V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  enabled:
+    description:
+      - Whether notifications are sent at all. When V(false) nothing is sent, not even a test.
+      - When V(true), O(smtp_server), O(from_email) and at least one O(to_emails) are required.
+    type: bool
+    default: false
+  smtp_server:
+    description:
+      - Host name or IP address of the SMTP server.
+    type: str
+  smtp_port:
+    description:
+      - Port of the SMTP server.
+      - Default by O(smtp_security) - V(587) for V(starttls), V(465) for V(tls), V(25) for V(none).
+    type: int
+  smtp_security:
+    description:
+      - V(starttls) connects unencrypted and upgrades with STARTTLS; it refuses to continue if the
+        server does not offer STARTTLS.
+      - V(tls) is TLS from the first byte (SMTPS, implicit TLS).
+      - V(none) sends unencrypted and then refuses to authenticate (O(smtp_user) is an error).
+      - Certificates are always verified, against the system's CAs or O(ca_file).
+    type: str
+    choices: [starttls, tls, none]
+    default: starttls
+  smtp_user:
+    description:
+      - User name for SMTP AUTH (PLAIN or LOGIN). Set together with O(smtp_password), or neither.
+    type: str
+  smtp_password:
+    description:
+      - Password for SMTP AUTH; printable ASCII.
+    type: str
+  from_email:
+    description:
+      - Sender address (C(From:) and envelope sender), like V(server-manager@example.com).
+    type: str
+  to_emails:
+    description:
+      - Recipients; every message goes to all of them.
+    type: list
+    elements: str
+    default: []
+  notify_on_success:
+    description:
+      - Send a message when a backup or maintenance task succeeds.
+    type: bool
+    default: false
+  notify_on_failure:
+    description:
+      - Send a message, with the error and the end of the log, when a backup or maintenance task fails.
+      - Health check, custom and test messages are always sent when O(enabled=true).
+    type: bool
+    default: true
+  smtp_timeout:
+    description:
+      - Seconds to wait for the server at each step (connect, TLS handshake, each reply); 1 to 600.
+    type: int
+    default: 30
+  ca_file:
+    description:
+      - PEM file of the CA certificate(s) to trust instead of the system's, for a server with a
+        private or self-signed certificate. Only with O(smtp_security=starttls) or O(smtp_security=tls).
+    type: path
+  send_test:
+    description:
+      - Send a test message (C([TEST] Server Manager Notification Test - <host>)) after writing the file.
+      - Requires O(enabled=true) and O(state=present). Sending is not a change of the host - it does not
+        make the task changed; see RV(sent).
+    type: bool
+    default: false
+  send:
+    description:
+      - Send a custom message (C([LEVEL] <subject> - <host>)) after writing the file.
+      - Requires O(enabled=true) and O(state=present); not together with O(send_test).
+    type: dict
+    suboptions:
+      subject:
+        description:
+          - One line of text.
+        type: str
+        required: true
+      body:
+        description:
+          - The message text.
+        type: str
+        default: ''
+      level:
+        description:
+          - Shown in the subject in capitals.
+        type: str
+        choices: [info, warning, error, success]
+        default: info
+  hostname:
+    description:
+      - Host name shown in subjects and bodies. Default is the managed host's fully qualified name.
+    type: str
+seealso:
+  - module: smgr.server_manager.smgr_schedule
+  - name: Python smtplib
+    description: The SMTP client the sender uses.
+    link: https://docs.python.org/3/library/smtplib.html
+"""
+
+EXAMPLES = r"""
+- name: Send failure notifications through the company relay
+  smgr.server_manager.smgr_notify:
+    enabled: true
+    smtp_server: smtp.example.com
+    smtp_user: server-manager@example.com
+    smtp_password: "{{ vault_smtp_password }}"
+    from_email: server-manager@example.com
+    to_emails:
+      - admin@example.com
+      - alerts@example.com
+
+- name: Use implicit TLS with a private CA and check the settings with a test message
+  smgr.server_manager.smgr_notify:
+    enabled: true
+    smtp_server: mail.internal.example
+    smtp_security: tls
+    ca_file: /etc/ssl/certs/internal-ca.pem
+    from_email: backups@internal.example
+    to_emails: [ops@internal.example]
+    notify_on_success: true
+    send_test: true
+  register: notify
+
+- name: Tell the team a maintenance window starts
+  smgr.server_manager.smgr_notify:
+    enabled: true
+    smtp_server: smtp.example.com
+    smtp_user: server-manager@example.com
+    smtp_password: "{{ vault_smtp_password }}"
+    from_email: server-manager@example.com
+    to_emails: [admin@example.com]
+    send:
+      subject: Maintenance starts at 22:00
+      body: The host reboots for kernel updates.
+      level: warning
+
+- name: Remove the notification settings
+  smgr.server_manager.smgr_notify:
+    state: absent
+"""
+
+RETURN = r"""
+path:
+  description: The settings file.
+  returned: always
+  type: str
+  sample: /opt/server-manager/config/notifications.yaml
+config:
+  description:
+    - The settings as written, every default filled in; the password as V(********) when set.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    enabled: true
+    smtp_server: smtp.example.com
+    smtp_port: 587
+    smtp_security: starttls
+    smtp_user: server-manager@example.com
+    smtp_password: "********"
+    from_email: server-manager@example.com
+    to_emails: [admin@example.com]
+    notify_on_success: false
+    notify_on_failure: true
+    smtp_timeout: 30
+    ca_file: null
+migrated:
+  description: Whether the file was in the old TUI's format (C(smtp_use_tls)) and is now written in the current one.
+  returned: when O(state=present)
+  type: bool
+  sample: false
+sent:
+  description: Whether a message was sent (never in check mode).
+  returned: always
+  type: bool
+  sample: true
+message_id:
+  description: The C(Message-ID) of the message sent.
+  returned: when RV(sent) is true
+  type: str
+  sample: <170417280012.4242.1234567890.smgr@example.com>
+notification:
+  description: The message sent, or in check mode the message that would be sent.
+  returned: when O(send_test) or O(send) is set
+  type: dict
+  contains:
+    subject:
+      description: The subject.
+      type: str
+      sample: "[TEST] Server Manager Notification Test - web1.example.com"
+    from_email:
+      description: The sender.
+      type: str
+      sample: server-manager@example.com
+    to_emails:
+      description: The recipients.
+      type: list
+      elements: str
+      sample: [admin@example.com]
+    smtp_server:
+      description: The server it goes through, as C(host:port (security)).
+      type: str
+      sample: smtp.example.com:587 (starttls)
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import remove_file, write_atomic
+from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._mail import (
+    LEVELS,
+    Notification,
+    custom_notification,
+    default_hostname,
+    notify,
+    test_notification,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config import (
+    DEFAULT_PATH,
+    DEFAULT_SECURITY,
+    DEFAULT_TIMEOUT,
+    FILE_MODE,
+    HAS_YAML,
+    KEYS,
+    SECURITY_CHOICES,
+    YAML_IMPORT_ERROR,
+    NotifyConfig,
+    config_from_mapping,
+    desired_owner,
+    plan_absent,
+    plan_present,
+    read_file_state,
+    redact_text,
+    redacted_config_dict,
+)
+
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", default=DEFAULT_PATH),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    enabled=dict(type="bool", default=False),
+    smtp_server=dict(type="str"),
+    smtp_port=dict(type="int"),
+    smtp_security=dict(type="str", choices=list(SECURITY_CHOICES), default=DEFAULT_SECURITY),
+    smtp_user=dict(type="str"),
+    smtp_password=dict(type="str", no_log=True),
+    from_email=dict(type="str"),
+    to_emails=dict(type="list", elements="str", default=[]),
+    notify_on_success=dict(type="bool", default=False),
+    notify_on_failure=dict(type="bool", default=True),
+    smtp_timeout=dict(type="int", default=DEFAULT_TIMEOUT),
+    ca_file=dict(type="path"),
+    send_test=dict(type="bool", default=False),
+    send=dict(
+        type="dict",
+        options=dict(
+            subject=dict(type="str", required=True),
+            body=dict(type="str", default=""),
+            level=dict(type="str", choices=list(LEVELS), default="info"),
+        ),
+    ),
+    hostname=dict(type="str"),
+)
+
+
+def check_send_request(params: dict, enabled: bool) -> None:
+    """A message can only be sent from enabled, present settings, one kind at a time."""
+    wanted = [key for key in ("send_test", "send") if params[key]]
+    if not wanted:
+        return
+    if len(wanted) > 1:
+        raise SmgrError("set send_test or send, not both")
+    if params["state"] == "absent":
+        raise SmgrError(f"{wanted[0]} needs state=present")
+    if not enabled:
+        raise SmgrError(f"{wanted[0]} needs enabled=true: nothing is sent while notifications are disabled")
+
+
+def requested_notification(params: dict, config: NotifyConfig) -> Notification | None:
+    host = params["hostname"] or default_hostname()
+    if params["send_test"]:
+        return test_notification(config, host)
+    request = params["send"]
+    if request:
+        return custom_notification(request["subject"], request["body"], request["level"], host)
+    return None
+
+
+def sending_result(config: NotifyConfig, notification: Notification, check_mode: bool) -> dict:
+    """Send (or in check mode only build) the message; the result keys describing it."""
+    sending = notify(config, notification, dry_run=check_mode)
+    result = dict(
+        sent=sending.sent,
+        notification=dict(
+            subject=sending.subject,
+            from_email=config.from_email,
+            to_emails=list(sending.recipients),
+            smtp_server=f"{config.smtp_server}:{config.smtp_port} ({config.smtp_security})",
+        ),
+    )
+    if sending.message_id:
+        result["message_id"] = sending.message_id
+    return result
+
+
+def apply(module: AnsibleModule, result: dict) -> None:
+    """Converge the file, then send what was asked; fills ``result`` as it goes (a failure keeps what happened)."""
+    params = module.params
+    path = params["path"]
+    state = read_file_state(path)
+    if params["state"] == "absent":
+        check_send_request(params, enabled=False)
+        plan = plan_absent(path, state)
+        desired = notification = None
+    else:
+        desired = config_from_mapping({key: params[key] for key in KEYS})
+        check_send_request(params, desired.enabled)
+        notification = requested_notification(params, desired)
+        plan = plan_present(path, desired, state, desired_owner())
+        result.update(config=redacted_config_dict(desired), migrated=plan.migrated)
+    for warning in plan.warnings:
+        module.warn(warning)
+    if module._diff:
+        result["diff"] = plan.diff
+    if plan.changed and not module.check_mode:
+        if plan.content is None:
+            remove_file(path)
+        else:
+            uid, gid = desired_owner()
+            write_atomic(path, plan.content.encode("utf-8"), FILE_MODE, uid, gid)
+    result["changed"] = plan.changed
+    if desired is not None and notification is not None:
+        result.update(sending_result(desired, notification, module.check_mode))
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    result = dict(changed=False, path=module.params["path"], sent=False)
+    try:
+        apply(module, result)
+    except SmgrError as exc:
+        module.fail_json(msg=redact_text(str(exc), (module.params["smtp_password"],)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixtures shared by the unit tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.smgr.server_manager.tests.support.smtp_server import SmtpServer
+
+
+@pytest.fixture(scope="session")
+def smtp_cert_dir(tmp_path_factory):
+    """One private CA and server certificate for every SMTP server of the session (``ca.pem`` in here)."""
+    return tmp_path_factory.mktemp("smtp-certs")
+
+
+@pytest.fixture
+def smtp_server(smtp_cert_dir):
+    """Start real SMTP servers on 127.0.0.1: ``smtp_server("starttls-auth", refuse=[...])``; stopped after the test.
+
+    The arguments are those of ``tests/support/smtp_server.SmtpServer``; the certificates come from
+    ``smtp_cert_dir``.
+    """
+    started: list[SmtpServer] = []
+
+    def start(mode: str = "plain", **kwargs) -> SmtpServer:
+        server = SmtpServer(mode, cert_dir=smtp_cert_dir, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
