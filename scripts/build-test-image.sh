@@ -52,7 +52,11 @@ started=$SECONDS
 deb_log="$BUILD/logs/debootstrap.log"
 mkdir -p "$BUILD/logs"
 packages_csv="$(IFS=,; printf '%s' "${PACKAGES[*]}")"
-if ! debootstrap --variant=minbase --include="$packages_csv" "$SUITE" "$rootfs" "$MIRROR" >"$deb_log" 2>&1; then
+# Downloaded .debs are kept in .cache/debootstrap: a rebuild fetches only what changed.
+deb_cache="$ROOT/.cache/debootstrap"
+mkdir -p "$deb_cache"
+if ! debootstrap --variant=minbase --cache-dir="$deb_cache" --include="$packages_csv" \
+    "$SUITE" "$rootfs" "$MIRROR" >"$deb_log" 2>&1; then
     tail -n 30 "$deb_log" >&2
     [ -f "$rootfs/debootstrap/debootstrap.log" ] && tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
     die "debootstrap failed; log: $deb_log"
@@ -67,6 +71,7 @@ mkdir -p "$rootfs/run/sshd"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
 : >"$rootfs/etc/machine-id"
 
+old_id="$(podman image inspect --format '{{ .Id }}' "$IMAGE" 2>/dev/null || true)"
 log "importing into podman as $IMAGE"
 tar -C "$rootfs" --numeric-owner -c . |
     podman import --quiet \
@@ -74,4 +79,8 @@ tar -C "$rootfs" --numeric-owner -c . |
         --change "LABEL smgr.image-hash=$want" \
         --message "smgr test image ($SUITE minbase)" \
         - "$IMAGE" >/dev/null
+if [ -n "$old_id" ]; then
+    # The previous build is now untagged; drop it unless a container still uses it.
+    podman rmi "$old_id" >/dev/null 2>&1 || true
+fi
 log "built $IMAGE in $((SECONDS - started))s (hash ${want:0:12})"

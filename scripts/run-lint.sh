@@ -2,7 +2,7 @@
 # Run every linter, even after one fails, then report; non-zero if any failed.
 #   ruff check, ruff format --check   plugins tests bench scripts (the Python in them)
 #   ansible-lint                      .config/ansible-lint.yml (profile production, offline)
-#   shellcheck (the tool)            scripts/*.sh, .ci/run, tests/integration/targets/*/runme.sh
+#   shell lint via shellcheck         scripts/*.sh, .ci/run, tests/integration/targets/*/runme.sh
 #   antsibull-changelog lint          changelogs/fragments
 set -uo pipefail
 # shellcheck source=scripts/common.sh

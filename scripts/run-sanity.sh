@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run `ansible-test sanity` on the collection, offline-safe and without ignore entries.
+# Run `ansible-test sanity` on the collection, offline-safe and without ignore entries
+# (a non-empty tests/sanity/ignore-*.txt fails the run before ansible-test starts).
 #
 # ansible-test needs the collection under .../ansible_collections/smgr/server_manager and only
 # considers version-controlled content, so the git-tracked (and staged) files are copied fresh
@@ -23,6 +24,13 @@ PYTHON_VERSION="${SANITY_PYTHON:-3.11}"
 dest_root="$BUILD/sanity"
 dest="$dest_root/ansible_collections/smgr/server_manager"
 log_file="$BUILD/logs/sanity.log"
+
+# Policy: no sanity ignore entries. Fail before running when an ignore file has any.
+ignore_entries="$(cat "$ROOT"/tests/sanity/ignore-*.txt 2>/dev/null | grep -vE '^[[:space:]]*(#|$)' || true)"
+if [ -n "$ignore_entries" ]; then
+    printf '%s\n' "$ignore_entries" >&2
+    die "tests/sanity/ignore-*.txt has entries; fix the code instead (this project allows none)"
+fi
 
 copy_tracked_tree "$dest_root"
 install_pip_bootstrap

@@ -249,9 +249,7 @@ def create_archive(
             _kill(processes)
             os.close(fd)
             _remove_quietly(partial_path)
-            if (isinstance(exc, FileNotFoundError) and not processes) or (
-                len(processes) == 1 and isinstance(exc, FileNotFoundError)
-            ):
+            if isinstance(exc, FileNotFoundError) and exc.filename in ("tar", "zstd", "gzip"):
                 raise SmgrError(f"required tool not found: {exc.filename}") from exc
             if isinstance(exc, OSError):
                 raise SmgrError(_space_message(partial_path, exc)) from exc

@@ -37,6 +37,7 @@ DEFAULT_CONFIG_DIR = "/opt/server-manager/config"
 DEFAULT_STATE_DIR = "/opt/server-manager/state"
 DEFAULT_LOG_DIR = "/opt/server-manager/logs"
 DEFAULT_LOCK_DIR = "/run/lock/smgr"
+DEFAULT_CRON_FILE = "/etc/cron.d/smgr"
 DEFAULT_TIMEOUT = 4 * 3600
 DEFAULT_KEEP_DAYS = 30
 DEFAULT_KEEP_MIN = 3
@@ -72,7 +73,7 @@ JOB_KEYS = (
     "mailcow_threads",
 )
 RETENTION_KEYS = ("keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly")
-SETTINGS_KEYS = ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host")
+SETTINGS_KEYS = ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host", "cron_file")
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class RunnerSettings:
     lock_dir: str = DEFAULT_LOCK_DIR
     backup_root: str = DEFAULT_BACKUP_ROOT
     archive_host: Optional[str] = None
+    cron_file: str = DEFAULT_CRON_FILE
 
 
 # --------------------------------------------------------------------------- field checks
@@ -503,7 +505,7 @@ def validate_settings(raw: Any, source: str = RUNNER_SETTINGS_FILE) -> RunnerSet
     if unknown:
         raise SmgrError(f"{source}: unknown key(s): {', '.join(unknown)}")
     values: Dict[str, Any] = {}
-    for key in ("state_dir", "log_dir", "lock_dir", "backup_root"):
+    for key in ("state_dir", "log_dir", "lock_dir", "backup_root", "cron_file"):
         if raw.get(key) is not None:
             values[key] = _absolute_path(raw[key], None, key)
     host = raw.get("archive_host")

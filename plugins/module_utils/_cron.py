@@ -290,7 +290,7 @@ def next_runs(expression: str, count: int, now: datetime | None = None) -> list[
     if not HAS_CRONITER:
         raise SmgrError("computing next runs needs the Python library croniter, which is not installed")
     times = cron_times(expression)
-    iterator = _Croniter(times.expression, _local_wall_clock(now), day_or=times.day_or)
+    iterator = _Croniter(_croniter_form(times), _local_wall_clock(now), day_or=times.day_or)
     runs: list[str] = []
     while len(runs) < count:
         run = _iso_local(iterator.get_next(datetime))
@@ -569,9 +569,22 @@ def _check_with_croniter(times: CronTimes, job: str | None) -> None:
     if not HAS_CRONITER:
         return
     try:
-        _Croniter(times.expression, datetime(2001, 1, 1), day_or=times.day_or).get_next(datetime)
+        _Croniter(_croniter_form(times), datetime(2001, 1, 1), day_or=times.day_or).get_next(datetime)
     except Exception as exc:  # croniter raises several types; any of them means "not usable"
         raise _error(f"{times.expression!r} is not accepted by croniter: {exc}", job) from exc
+
+
+def _croniter_form(times: CronTimes) -> str:
+    """The expression for croniter, which must read the days as cron does.
+
+    croniter reads a day field that lists every value ('0-7', '1-31') as '*' and then
+    ANDs the day fields; cron ORs them, which means every day: say so with '* *'.
+    """
+    every_day = times.weekdays == frozenset(range(7)) or times.days == frozenset(range(1, 32))
+    if not (times.day_or and every_day):
+        return times.expression
+    minute, hour, _, month, _ = times.expression.split()
+    return f"{minute} {hour} * {month} *"
 
 
 def _longest_month(month: int) -> int:

@@ -30,12 +30,14 @@ an unescaped ``%`` ends the command (the rest becomes stdin), ``\\%`` is a liter
 cron also reads ``\\\\`` as one backslash while other crons keep both. The user's command is therefore
 never written raw: it is one shell word, single-quoted, and run by the shell as a string:
 
-- ``prevent_overlap``: ``mkdir -p -m 0700 DIR && test -O DIR && flock -n DIR/NAME.lock -c 'CMD'``.
+- ``prevent_overlap``:
+  ``mkdir -p -m 0700 DIR && test -O DIR && test ! -h DIR && flock -n DIR/NAME.lock -c 'CMD'``.
   ``flock -c`` runs ``$SHELL -c 'CMD'``: the same shell cron would use, with the whole command
   (pipes, ``&&``, ``;``, comments) under the lock; ``flock -n LOCK CMD`` would lock only the first
   simple command of a pipeline or list. ``/run`` is a tmpfs emptied at boot, so the line creates the
-  lock directory itself (0700); ``test -O`` refuses to run when somebody else created it first
-  (``/run/lock`` is world-writable), since that user could otherwise plant symlinks for root to follow.
+  lock directory itself (0700); ``test -O``/``test ! -h`` refuse to run when somebody else created
+  it (or a symlink) first: ``/run/lock`` is world-writable, and that user could otherwise plant
+  symlinks for root to follow. Such a refusal is silent (exit 1, no output).
   Root's jobs lock under ``lock_dir``, another user's under ``lock_dir-USER`` (one user cannot
   create files in another's 0700 directory).
 - no lock: ``eval 'CMD'``: the cron shell itself runs the string, exactly as if it were the raw line.
@@ -101,7 +103,7 @@ _BACKUP_STAMP_RE = r"\d{8}T\d{6}\.\d{6}Z"
 # as _shell_word writes it: quoted segments and \' between them.
 _WORD = r"(?:'[^']*'|\\')+"
 _LOCKED = (
-    rf"mkdir -p -m 0700 (?P<dir>{_WORD}) && test -O (?P<dir2>{_WORD}) && "
+    rf"mkdir -p -m 0700 (?P<dir>{_WORD}) && test -O (?P<dir2>{_WORD}) && test ! -h (?P<dir3>{_WORD}) && "
     rf"flock -n (?P<lock>{_WORD}) -c (?P<cmd>{_WORD})"
 )
 _LOG = rf" >> (?P<log>{_WORD}) 2>&1"
@@ -204,7 +206,9 @@ def validate_expression(expression: object, job: str | None = None) -> str:
     text = _require_str(expression, job, "expression")
     if text.startswith("@"):
         if text not in _MACROS:
-            raise SmgrError(f"unknown cron macro {text!r}; use one of {', '.join(_MACROS)}", job=job, field="expression")
+            raise SmgrError(
+                f"unknown cron macro {text!r}; use one of {', '.join(_MACROS)}", job=job, field="expression"
+            )
         return text
     fields = text.split(" ")
     if len(fields) != 5 or not all(_FIELD_RE.fullmatch(part) for part in fields):
@@ -385,7 +389,7 @@ def render_command(job: CronJob, lock_dir: str = DEFAULT_LOCK_DIR) -> str:
     if job.prevent_overlap:
         directory = _shell_word(lock_dir_for(job.user, lock_dir))
         locked = (
-            f"mkdir -p -m 0700 {directory} && test -O {directory} && "
+            f"mkdir -p -m 0700 {directory} && test -O {directory} && test ! -h {directory} && "
             f"flock -n {_shell_word(lock_path(job, lock_dir))} -c {command}"
         )
         shell_text = f"{{ {locked}; }}" if job.log is not None else locked
@@ -425,11 +429,16 @@ def _render_jobs(jobs: Iterable[CronJob], lock_dir: str, with_user: bool) -> lis
 def render_cron_file(
     jobs: Iterable[CronJob],
     env: dict[str, str] | None = None,
-    header: str | None = DEFAULT_HEADER,
+    header: str | None = None,
     lock_dir: str = DEFAULT_LOCK_DIR,
 ) -> str:
-    """Return the whole owned cron file: header comment, environment, then the jobs sorted by name."""
+    """Return the whole owned cron file: header comment, environment, then the jobs sorted by name.
+
+    ``env`` None means DEFAULT_ENV and ``header`` None means DEFAULT_HEADER; ``{}`` and ``""`` leave
+    them out.
+    """
     sections: list[list[str]] = []
+    header = DEFAULT_HEADER if header is None else header
     if header:
         _reject_header(header)
         sections.append([f"# {line}".rstrip() for line in header.split("\n")])
@@ -445,13 +454,11 @@ def _reject_header(header: str) -> None:
         raise SmgrError("must not contain control characters other than newlines", field="header")
     if any(line != line.strip() for line in header.split("\n")):
         raise SmgrError("lines must not start or end with whitespace", field="header")
-    if any(line.startswith(("smgr-job:", "smgr-disabled:")) for line in header.split("\n")):
-        raise SmgrError("lines must not look like smgr markers", field="header")
+    if any(f"# {line}".startswith(MARKER_PREFIX) for line in header.split("\n")):
+        raise SmgrError("lines must not look like smgr job markers", field="header")
 
 
-def render_block(
-    jobs: Iterable[CronJob], env: dict[str, str] | None = None, lock_dir: str = DEFAULT_LOCK_DIR
-) -> str:
+def render_block(jobs: Iterable[CronJob], env: dict[str, str] | None = None, lock_dir: str = DEFAULT_LOCK_DIR) -> str:
     """Return the managed block for a user's crontab, or "" when there are no jobs (no block at all).
 
     The crontab's owner runs the jobs, so the lines have no user field; give the jobs
@@ -549,13 +556,12 @@ def _parse_entries(lines: list[str], with_user: bool, default_user: str, result:
             pass
         elif line.startswith(MARKER_PREFIX) and index + 1 < len(lines):
             job = _parse_job(line, lines[index + 1], with_user, default_user)
-            if job is None or job.name in names:
-                result.unmanaged.extend(lines[index : index + 2])
-            else:
+            if job is not None and job.name not in names:
                 names.add(job.name)
                 result.jobs.append(job)
-            index += 2
-            continue
+                index += 2
+                continue
+            result.unmanaged.append(line)
         elif env_match:
             result.env[env_match.group("name")] = parse_env_value(env_match.group("value"))
         else:
@@ -563,20 +569,17 @@ def _parse_entries(lines: list[str], with_user: bool, default_user: str, result:
         index += 1
 
 
-def parse_cron_file(text: str, lock_dir: str = DEFAULT_LOCK_DIR) -> ParsedCron:
+def parse_cron_file(text: str) -> ParsedCron:
     """Return the environment, jobs and header of an owned cron file (the inverse of render_cron_file).
 
-    ``lock_dir`` is not needed to read the file; it is accepted so callers can pass the same
-    arguments to render and parse.
+    ``header`` is "" when the file has none, so that
+    ``render_cron_file(parsed.jobs, parsed.env, parsed.header)`` gives the same text back.
     """
-    del lock_dir
     lines = [line.rstrip("\n") for line in _split_lines(text)]
     header_lines = []
     while lines and lines[0].startswith("#") and not lines[0].startswith(MARKER_PREFIX):
         header_lines.append(lines.pop(0))
     result = ParsedCron(header="\n".join(line[2:] if line.startswith("# ") else line[1:] for line in header_lines))
-    if not header_lines:
-        result.header = None
     _parse_entries(lines, with_user=True, default_user="root", result=result)
     return result
 
@@ -757,9 +760,7 @@ def audit_line(when: datetime, target: str, summary: dict[str, list[str]], actor
 # --- backups ----------------------------------------------------------------------------------
 
 
-def backup_previous(
-    path_or_label: str, content: bytes | None, backup_dir: str, keep: int, now: datetime
-) -> str | None:
+def backup_previous(path_or_label: str, content: bytes | None, backup_dir: str, keep: int, now: datetime) -> str | None:
     """Keep ``content`` (the previous file) as ``<backup_dir>/<basename>.<UTC timestamp>``, mode 0600.
 
     Then delete the oldest backups of that basename beyond ``keep``; other files are never touched.
@@ -797,6 +798,7 @@ def backups_of(base: str, backup_dir: str) -> list[str]:
     return sorted(
         name
         for name in names
-        if pattern.fullmatch(name) and os.path.isfile(os.path.join(backup_dir, name))
+        if pattern.fullmatch(name)
+        and os.path.isfile(os.path.join(backup_dir, name))
         and not os.path.islink(os.path.join(backup_dir, name))
     )

@@ -118,7 +118,8 @@ def _run(command: Sequence[str], timeout: int, what: str) -> str:
 
 
 def _ssh(remote: Remote, script: str, what: str) -> str:
-    assert remote.target.login is not None
+    if remote.target.login is None:
+        raise SmgrError(f"{what}: {remote.display} is not an ssh remote")
     return _run([*remote.ssh_command(), "--", remote.target.login, script], remote.timeout, what)
 
 

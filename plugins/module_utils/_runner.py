@@ -69,7 +69,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._runlog import
 from ansible_collections.smgr.server_manager.plugins.module_utils._state import load_state
 
 CONFIG_ENV = "SMGR_CONFIG_DIR"
-CRON_FILE = "/etc/cron.d/smgr"
 
 
 class UsageError(SmgrError):
@@ -292,7 +291,7 @@ def archives_of(job: BackupJob, host: str) -> List[Dict[str, Any]]:
     return items
 
 
-def next_run(job: str, cron_file: str = CRON_FILE) -> Optional[str]:
+def next_run(job: str, cron_file: str) -> Optional[str]:
     """The next start of ``smgr backup JOB`` in the managed cron file (None when not scheduled or unknown)."""
     try:
         from ansible_collections.smgr.server_manager.plugins.module_utils._cron import next_runs
@@ -301,7 +300,7 @@ def next_run(job: str, cron_file: str = CRON_FILE) -> Optional[str]:
             lines = handle.read().splitlines()
     except (OSError, ImportError):
         return None
-    pattern = re.compile(rf"(^|\s)backup\s+{re.escape(job)}(\s|$)")
+    pattern = re.compile(rf"(^|[\s'\"])backup\s+{re.escape(job)}(?=[\s'\";|&>]|$)")
     for line in lines:
         text = line.strip()
         if not text or text.startswith("#") or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", text):
@@ -332,7 +331,7 @@ def job_status(job: BackupJob, settings: RunnerSettings, now: datetime) -> Dict[
         "last_success": last_success,
         "last_success_age_hours": age,
         "consecutive_failures": state.get("consecutive_failures", 0),
-        "next_run": next_run(job.name),
+        "next_run": next_run(job.name, settings.cron_file),
         "running": is_locked(settings.lock_dir, job.name),
     }
 

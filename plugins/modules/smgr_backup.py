@@ -319,6 +319,12 @@ options:
     description:
       - The C(<host>) part of archive names. Default is the host's short host name.
     type: str
+  cron_file:
+    description:
+      - The cron file M(smgr.server_manager.smgr_schedule) manages. Only read, by C(smgr status), to show each
+        job's next run.
+    type: path
+    default: /etc/cron.d/smgr
 seealso:
   - module: smgr.server_manager.smgr_backup_info
   - module: smgr.server_manager.smgr_schedule
@@ -457,6 +463,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
     JOB_KEYS,
     JOBS_SUBDIR,
     RUNNER_SETTINGS_FILE,
+    SETTINGS_KEYS,
     YAML_IMPORT_ERROR,
     job_file_path,
     list_job_files,
@@ -526,6 +533,7 @@ def argument_spec():
         lock_dir=dict(type="path", default="/run/lock/smgr"),
         backup_root=dict(type="path", default="/var/backups/smgr"),
         archive_host=dict(type="str"),
+        cron_file=dict(type="path", default="/etc/cron.d/smgr"),
     )
     spec.update(JOB_SPEC)
     return spec
@@ -553,7 +561,7 @@ def requested_jobs(params):
     if params["name"] is None:
         stray = [key for key in JOB_KEYS if key != "name" and params.get(key) is not None]
         if stray:
-            raise SmgrError(f"{stray[0]} needs name (or use jobs)", field=stray[0])
+            raise SmgrError("needs name (or use jobs)", field=stray[0])
         return []
     return [(params["state"], _job_mapping(params))]
 
@@ -734,7 +742,7 @@ def main():
     runner_path = params["runner_path"]
     try:
         settings = validate_settings(
-            {key: params[key] for key in ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host")},
+            {key: params[key] for key in SETTINGS_KEYS},
             source="options",
         )
         existing_jobs = list_job_files(config_dir)

@@ -17,6 +17,7 @@ description:
 author:
   - Server Manager maintainers (@smgr)
 extends_documentation_fragment:
+  - smgr.server_manager.attributes
   - smgr.server_manager.attributes.info_module
 requirements:
   - PyYAML on the managed host.

@@ -82,14 +82,23 @@ class Prefix:
         path = Path(self.settings.log_dir) / "smgr.log"
         return path.read_text() if path.exists() else ""
 
-    def run(self, *args: str, check: Optional[int] = None, env: Optional[Dict[str, str]] = None,
-            input_: Optional[str] = None) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        *args: str,
+        check: Optional[int] = None,
+        env: Optional[Dict[str, str]] = None,
+        input_: Optional[str] = None,
+    ) -> subprocess.CompletedProcess:
         """Run the installed runner file (the real artifact) as a subprocess."""
         if not self.bin.exists():
             self.install_runner()
         completed = subprocess.run(
-            [str(self.bin), *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
-            input=input_, check=False,
+            [str(self.bin), *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            input=input_,
+            check=False,
         )
         if check is not None:
             assert completed.returncode == check, (completed.returncode, completed.stdout, completed.stderr)
@@ -133,6 +142,8 @@ def make_odd_tree(root: Path) -> Path:
     (root / "script.sh").chmod(0o750)
     (root / "sub").chmod(0o711)
     os.chown(root / "secret.key", 1234, 4321)
+    os.setxattr(root / "plain.txt", "user.smgr.note", b"kept by tar --xattrs")
+    os.setxattr(root / "sub", "user.smgr.dir", b"on a directory")
     # certbot's layout: live/ links into archive/
     (root / "letsencrypt" / "archive" / "example.org").mkdir(parents=True)
     (root / "letsencrypt" / "live" / "example.org").mkdir(parents=True)
@@ -173,7 +184,10 @@ def snapshot(root: Path) -> Dict[bytes, tuple]:
         if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
             link_group = inodes.setdefault((info.st_dev, info.st_ino), rel)
         mtime = None if stat.S_ISLNK(info.st_mode) or rel == b"." else info.st_mtime_ns
-        result[rel] = (kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, mtime, content, link_group)
+        xattrs = None
+        if not stat.S_ISLNK(info.st_mode):
+            xattrs = tuple(sorted((name, os.getxattr(path, name)) for name in os.listxattr(path)))
+        result[rel] = (kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, mtime, content, link_group, xattrs)
     return result
 
 
@@ -200,7 +214,7 @@ class Sshd:
         self.pidfile = self.dir / "sshd.pid"
         self.process: Optional[subprocess.Popen] = None
 
-    def start(self) -> "Sshd":
+    def start(self) -> Sshd:
         for key in (self.host_key, self.client_key):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         (self.dir / "authorized_keys").write_text((self.dir / "client_ed25519.pub").read_text())
@@ -209,25 +223,28 @@ class Sshd:
         self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_pub[0]} {host_pub[1]}\n")
         config = self.dir / "sshd_config"
         config.write_text(
-            "\n".join([
-                f"Port {self.port}",
-                "ListenAddress 127.0.0.1",
-                f"HostKey {self.host_key}",
-                f"PidFile {self.pidfile}",
-                f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
-                "PermitRootLogin prohibit-password",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "UsePAM no",
-                "StrictModes no",
-                "Subsystem sftp internal-sftp",
-                "LogLevel ERROR",
-                "",
-            ])
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    "ListenAddress 127.0.0.1",
+                    f"HostKey {self.host_key}",
+                    f"PidFile {self.pidfile}",
+                    f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
+                    "PermitRootLogin prohibit-password",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "UsePAM no",
+                    "StrictModes no",
+                    "Subsystem sftp internal-sftp",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
         )
         Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
-        self.process = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for _ in range(200):
             if self.process.poll() is not None:
                 raise RuntimeError(f"sshd exited with {self.process.returncode}")
@@ -265,7 +282,7 @@ class PingServer:
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 recorder.paths.append(self.path)
                 self.send_response(500 if recorder.fail else 200)
                 self.end_headers()
@@ -282,7 +299,7 @@ class PingServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/ping/abc"
 
-    def __enter__(self) -> "PingServer":
+    def __enter__(self) -> PingServer:
         self.thread.start()
         return self
 

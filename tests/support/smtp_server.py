@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026, smgr.server_manager contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -12,8 +11,8 @@ Modes
     tls-auth       implicit TLS, AUTH required
     silent         accepts TCP connections and never says a word (to test timeouts)
 
-The TLS modes use a certificate for ``localhost`` and ``127.0.0.1`` signed by a private CA,
-both generated on first use in ``cert_dir`` (``ca.pem``, ``server.pem``, ``server.key``):
+The TLS modes use a certificate for ``localhost`` and ``127.0.0.1`` (``cert_names``) signed by a
+private CA, both generated on first use in ``cert_dir`` (``ca.pem``, ``server.pem``, ``server.key``):
 a client trusts it only when given ``ca.pem`` (smgr's ``ca_file``). Recipients listed in
 ``refuse`` are answered ``550 5.1.1``. Every accepted message is kept in ``messages`` and,
 with a maildir, written as ``<n>.eml`` (the raw message) plus ``<n>.json`` (the envelope).
@@ -83,8 +82,11 @@ class CertFiles:
     key: Path
 
 
-def ensure_certificates(cert_dir: str | os.PathLike) -> CertFiles:
-    """A private CA and a server certificate for localhost/127.0.0.1 it signed (made once per directory)."""
+def ensure_certificates(cert_dir: str | os.PathLike, names: Iterable[str] = ("localhost", HOST)) -> CertFiles:
+    """A private CA and a server certificate for ``names`` (DNS names or IP addresses) it signed.
+
+    Made once per directory: an existing set is reused as it is, whatever ``names`` says.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -119,7 +121,7 @@ def ensure_certificates(cert_dir: str | os.PathLike) -> CertFiles:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, next(iter(names)))]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -127,7 +129,7 @@ def ensure_certificates(cert_dir: str | os.PathLike) -> CertFiles:
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]),
+            x509.SubjectAlternativeName([_general_name(name) for name in names]),
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -142,6 +144,15 @@ def ensure_certificates(cert_dir: str | os.PathLike) -> CertFiles:
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     files.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     return files
+
+
+def _general_name(name: str):
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 def server_tls_context(files: CertFiles) -> ssl.SSLContext:
@@ -202,7 +213,7 @@ class _SilentServer:
     def _accept(self) -> None:
         while True:
             try:
-                connection, _ = self.listener.accept()
+                connection = self.listener.accept()[0]
             except OSError:
                 return
             self.connections.append(connection)
@@ -230,6 +241,7 @@ class SmtpServer:
         refuse: Iterable[str] = (),
         maildir: str | os.PathLike | None = None,
         auth_mechanisms: Iterable[str] = ("PLAIN", "LOGIN"),
+        cert_names: Iterable[str] = ("localhost", HOST),
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
@@ -242,7 +254,7 @@ class SmtpServer:
         self.refuse = {address.lower() for address in refuse}
         self.maildir = Path(maildir) if maildir is not None else None
         self.auth_mechanisms = {mechanism.upper() for mechanism in auth_mechanisms}
-        self.certs = ensure_certificates(cert_dir) if cert_dir is not None else None
+        self.certs = ensure_certificates(cert_dir, tuple(cert_names)) if cert_dir is not None else None
         self.messages: list[Received] = []
         self._lock = threading.Condition()
         self._controller: _Controller | None = None
@@ -336,7 +348,7 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--mode", choices=MODES, default="plain")
     parser.add_argument("--port", type=int, default=0, help="0 (default): a free port, written to --port-file")
     parser.add_argument("--port-file", help="write the port here once the server listens")

@@ -21,12 +21,13 @@ def smtp_server(smtp_cert_dir):
     """Start real SMTP servers on 127.0.0.1: ``smtp_server("starttls-auth", refuse=[...])``; stopped after the test.
 
     The arguments are those of ``tests/support/smtp_server.SmtpServer``; the certificates come from
-    ``smtp_cert_dir``.
+    ``smtp_cert_dir`` unless ``cert_dir`` is given.
     """
     started: list[SmtpServer] = []
 
     def start(mode: str = "plain", **kwargs) -> SmtpServer:
-        server = SmtpServer(mode, cert_dir=smtp_cert_dir, **kwargs).start()
+        kwargs.setdefault("cert_dir", smtp_cert_dir)
+        server = SmtpServer(mode, **kwargs).start()
         started.append(server)
         return server
 

@@ -24,8 +24,15 @@ def smtp():
 
 
 def configure_mail(prefix: Prefix, server: SmtpServer, **prefs) -> None:
-    config = NotifyConfig(enabled=True, smtp_server="127.0.0.1", smtp_port=server.port, smtp_security="none",
-                          from_email="smgr@example.org", to_emails=("ops@example.org",), **prefs)
+    config = NotifyConfig(
+        enabled=True,
+        smtp_server="127.0.0.1",
+        smtp_port=server.port,
+        smtp_security="none",
+        from_email="smgr@example.org",
+        to_emails=("ops@example.org",),
+        **prefs,
+    )
     path = prefix.config / "notifications.yaml"
     path.write_text(render_config(config))
     path.chmod(0o600)
@@ -46,7 +53,7 @@ def test_failure_mail_has_error_and_log_tail_then_recovered(tmp_path, smtp):
     data = tmp_path / "data"
     prefix.add_job(name="app", type="paths", paths=[str(data)])
     prefix.run("backup", "app", check=1)  # data does not exist yet
-    (subject, text), = bodies(smtp)
+    ((subject, text),) = bodies(smtp)
     assert subject.startswith("[FAILED] Backup: app on testhost")
     assert "path(s) to back up do not exist" in text
     assert "backup started (type paths" in text  # the log tail
@@ -69,7 +76,7 @@ def test_success_mail_when_asked(tmp_path, smtp):
     (data / "f").write_text("x")
     prefix.add_job(name="app", type="paths", paths=[str(data)])
     archive = prefix.run_json("backup", "app", check=0)["archive"]
-    (subject, text), = bodies(smtp)
+    ((subject, text),) = bodies(smtp)
     assert subject.startswith("[SUCCESS]") and archive in text
 
 
@@ -113,9 +120,11 @@ def test_disk_full_fails_cleanly_keeps_older_and_notifies(tmp_path, smtp, small_
     result = json.loads(completed.stdout)
     assert result["status"] == "failed"
     assert "no space left on the device" in result["error"]
-    assert sorted(p.name for p in dest.iterdir()) == sorted([os.path.basename(older), os.path.basename(older) + ".sha256"])
+    assert sorted(p.name for p in dest.iterdir()) == sorted(
+        [os.path.basename(older), os.path.basename(older) + ".sha256"]
+    )
     assert sha256_file(older) == older_sum
-    (subject, text), = bodies(smtp)
+    ((subject, text),) = bodies(smtp)
     assert subject.startswith("[FAILED] Backup: app") and "no space left" in text
     state = prefix.state("app")
     assert state["last_run"]["status"] == "failed" and state["last_success"]["archive"] == older

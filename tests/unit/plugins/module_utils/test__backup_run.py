@@ -46,8 +46,9 @@ def data(tmp_path):
 
 def members(archive: str) -> list:
     decompress = "zstd" if archive.endswith(".zst") else "gzip"
-    listing = subprocess.run(f"{decompress} -dc '{archive}' | tar -tf -", shell=True, check=True,
-                             capture_output=True, text=True)
+    listing = subprocess.run(
+        f"{decompress} -dc '{archive}' | tar -tf -", shell=True, check=True, capture_output=True, text=True
+    )
     return listing.stdout.splitlines()
 
 
@@ -72,12 +73,43 @@ def test_backup_publishes_archive_sidecar_state_and_log(prefix, data):
 
 
 def test_excludes_anchored_and_floating(prefix, data):
-    prefix.add_job(name="app", type="paths", paths=[str(data / "app")],
-                   exclude=["*.log", str(data / "app" / "cache")])
+    prefix.add_job(name="app", type="paths", paths=[str(data / "app")], exclude=["*.log", str(data / "app" / "cache")])
     names = members(prefix.run_json("backup", "app", check=0)["archive"])
     assert any(name.endswith("a.txt") for name in names)
     assert not any("debug.log" in name for name in names)
     assert not any("/cache" in name for name in names)
+
+
+def test_tar_warnings_are_warnings_not_failures(prefix, data, tmp_path):
+    """tar's exit 1 ("file changed as we read it") keeps the archive and reports the warning."""
+    wrapper_dir = tmp_path / "wrap"
+    wrapper_dir.mkdir()
+    wrapper = wrapper_dir / "tar"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *--create*) /usr/bin/tar "$@" || exit $?; '
+        'echo "tar: /data/app/a.txt: file changed as we read it" >&2; exit 1;; esac\n'
+        'exec /usr/bin/tar "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    prefix.add_job(name="app", type="paths", paths=[str(data)])
+    completed = prefix.run("--json", "backup", "app", check=0, env={"PATH": f"{wrapper_dir}:{os.environ['PATH']}"})
+    result = json.loads(completed.stdout)
+    assert result["status"] == "ok" and result["verified"] is True
+    assert result["warnings"] == ["tar: /data/app/a.txt: file changed as we read it"]
+    assert "WARNING backup app: tar: tar: /data/app/a.txt: file changed as we read it" in prefix.log_text()
+
+
+def test_tar_fatal_error_fails_and_leaves_nothing(prefix, data, tmp_path):
+    wrapper_dir = tmp_path / "wrap"
+    wrapper_dir.mkdir()
+    wrapper = wrapper_dir / "tar"
+    wrapper.write_text('#!/bin/sh\necho "tar: something fatal" >&2\nexit 2\n')
+    wrapper.chmod(0o755)
+    prefix.add_job(name="app", type="paths", paths=[str(data)])
+    completed = prefix.run("--json", "backup", "app", check=1, env={"PATH": f"{wrapper_dir}:{os.environ['PATH']}"})
+    assert "tar failed: tar: something fatal" in json.loads(completed.stdout)["error"]
+    assert list(prefix.dest("app").iterdir()) == []
 
 
 def test_gzip_compression(prefix, data):
@@ -123,9 +155,11 @@ def test_nginx_missing_default_path_is_an_error(prefix):
 def test_pre_and_post_command(prefix, data, tmp_path):
     marker = tmp_path / "hooks.txt"
     prefix.add_job(
-        name="app", type="paths", paths=[str(data)],
-        pre_command=f"echo \"pre $SMGR_JOB $SMGR_DEST\" >> {marker}; echo dumped > {data}/dump.sql",
-        post_command=f"echo \"post $SMGR_STATUS\" >> {marker}",
+        name="app",
+        type="paths",
+        paths=[str(data)],
+        pre_command=f'echo "pre $SMGR_JOB $SMGR_DEST" >> {marker}; echo dumped > {data}/dump.sql',
+        post_command=f'echo "post $SMGR_STATUS" >> {marker}',
     )
     archive = prefix.run_json("backup", "app", check=0)["archive"]
     assert marker.read_text().splitlines() == [f"pre app {prefix.dest('app')}", "post ok"]
@@ -134,8 +168,13 @@ def test_pre_and_post_command(prefix, data, tmp_path):
 
 def test_failing_pre_command_fails_without_archive_and_post_runs(prefix, data, tmp_path):
     marker = tmp_path / "hooks.txt"
-    prefix.add_job(name="app", type="paths", paths=[str(data)], pre_command="echo 'dump failed' >&2; exit 7",
-                   post_command=f"echo \"post $SMGR_STATUS\" >> {marker}")
+    prefix.add_job(
+        name="app",
+        type="paths",
+        paths=[str(data)],
+        pre_command="echo 'dump failed' >&2; exit 7",
+        post_command=f'echo "post $SMGR_STATUS" >> {marker}',
+    )
     result = json.loads(prefix.run("--json", "backup", "app", check=1).stdout)
     assert "pre_command: failed with exit 7: dump failed" in result["error"]
     assert prefix.archives("app") == []
@@ -184,11 +223,16 @@ def test_second_run_of_the_same_job_says_already_running(prefix, data, tmp_path)
     """Run 1 blocks in its pre_command until released; run 2 meanwhile exits 3; exactly one archive."""
     gate = tmp_path / "gate"
     started = tmp_path / "started"
-    prefix.add_job(name="app", type="paths", paths=[str(data)],
-                   pre_command=f"touch {started}; while [ ! -e {gate} ]; do sleep 0.05; done")
+    prefix.add_job(
+        name="app",
+        type="paths",
+        paths=[str(data)],
+        pre_command=f"touch {started}; while [ ! -e {gate} ]; do sleep 0.05; done",
+    )
     prefix.install_runner()
-    first = subprocess.Popen([str(prefix.bin), "--json", "backup", "app"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [str(prefix.bin), "--json", "backup", "app"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     while not started.exists():
         assert first.poll() is None, first.communicate()
         time.sleep(0.05)
@@ -196,7 +240,7 @@ def test_second_run_of_the_same_job_says_already_running(prefix, data, tmp_path)
     assert "already running" in second.stderr
     assert json.loads(second.stdout)["status"] == "already_running"
     gate.touch()
-    out, err = first.communicate()
+    _out, err = first.communicate()
     assert first.returncode == 0, err
     assert len(prefix.archives("app")) == 1
     assert prefix.state("app")["last_run"]["status"] == "ok"  # the refused run did not overwrite the state
@@ -206,8 +250,10 @@ def test_concurrent_starts_exactly_one_archives(prefix, data, tmp_path):
     """Several runs started at once with a slow pre_command: exactly one gets the lock and archives."""
     prefix.add_job(name="app", type="paths", paths=[str(data)], pre_command="sleep 1")
     prefix.install_runner()
-    runs = [subprocess.Popen([str(prefix.bin), "backup", "app"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL) for _ in range(4)]
+    runs = [
+        subprocess.Popen([str(prefix.bin), "backup", "app"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(4)
+    ]
     codes = sorted(run.wait() for run in runs)
     assert codes.count(0) == 1 and codes.count(3) == 3, codes
     assert len(prefix.archives("app")) == 1
@@ -216,8 +262,12 @@ def test_concurrent_starts_exactly_one_archives(prefix, data, tmp_path):
 def test_different_jobs_do_not_block_each_other(prefix, data, tmp_path):
     gate = tmp_path / "gate"
     started = tmp_path / "started"
-    prefix.add_job(name="slow", type="paths", paths=[str(data)],
-                   pre_command=f"touch {started}; while [ ! -e {gate} ]; do sleep 0.05; done")
+    prefix.add_job(
+        name="slow",
+        type="paths",
+        paths=[str(data)],
+        pre_command=f"touch {started}; while [ ! -e {gate} ]; do sleep 0.05; done",
+    )
     prefix.add_job(name="fast", type="paths", paths=[str(data)])
     prefix.install_runner()
     slow = subprocess.Popen([str(prefix.bin), "backup", "slow"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -317,8 +367,9 @@ def test_sigkill_at_random_points_never_publishes_incomplete_or_loses_older(pref
     kills = 0
     for _ in range(8):
         before = _published(prefix, "big")
-        process = subprocess.Popen([str(prefix.bin), "backup", "big"], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(prefix.bin), "backup", "big"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.0, full_duration))
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
@@ -335,8 +386,11 @@ def test_sigkill_at_random_points_never_publishes_incomplete_or_loses_older(pref
     # the next normal run cleans what the killed runs left behind
     result = subprocess.run([str(prefix.bin), "backup", "big"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    leftovers = [p.name for p in prefix.dest("big").iterdir()
-                 if p.name.endswith(".partial") or p.name.startswith(".smgr-staging-")]
+    leftovers = [
+        p.name
+        for p in prefix.dest("big").iterdir()
+        if p.name.endswith(".partial") or p.name.startswith(".smgr-staging-")
+    ]
     assert leftovers == []
     for path in prefix.archives("big"):
         assert (path.parent / (path.name + ".sha256")).exists()
@@ -347,11 +401,11 @@ def test_sigterm_removes_the_partial_file(prefix, tmp_path):
     data.mkdir()
     (data / "blob.bin").write_bytes(os.urandom(1_000_000))
     started = tmp_path / "started"
-    prefix.add_job(name="big", type="paths", paths=[str(data)],
-                   pre_command=f"touch {started}; sleep 30")
+    prefix.add_job(name="big", type="paths", paths=[str(data)], pre_command=f"touch {started}; sleep 30")
     prefix.install_runner()
-    process = subprocess.Popen([str(prefix.bin), "--json", "backup", "big"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(prefix.bin), "--json", "backup", "big"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     while not started.exists():
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)

@@ -21,7 +21,10 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._mail import (
     MaintenanceReport,
     SendError,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config import NotifyConfig, config_from_mapping
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config import (
+    NotifyConfig,
+    config_from_mapping,
+)
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import unused_port
 
 HOST = "host1"
@@ -184,7 +187,9 @@ def test_sizes(size, shown):
     assert mail.format_size(size).startswith(shown)
 
 
-@pytest.mark.parametrize(("seconds", "shown"), [(0.4, "0.4 s"), (59.94, "59.9 s"), (61, "1 min 01 s"), (7322, "2 h 02 min")])
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0.4, "0.4 s"), (59.94, "59.9 s"), (61, "1 min 01 s"), (7322, "2 h 02 min")]
+)
 def test_durations(seconds, shown):
     assert mail.format_duration(seconds) == shown
 
@@ -276,7 +281,7 @@ def test_plain_delivery_arrives_intact(smtp_server):
     assert message["Message-ID"] == result.message_id
     text, html_part = (part.get_content() for part in message.iter_parts())
     assert "90% used on /" in text and "Level:  WARNING" in text
-    assert "<div style=\"white-space:pre-wrap\">90% used on /</div>" in html_part
+    assert '<div style="white-space:pre-wrap">90% used on /</div>' in html_part
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
@@ -317,14 +322,12 @@ def test_a_private_ca_is_trusted_only_with_ca_file(smtp_server, mode, security):
 
 
 def test_the_certificate_must_name_the_server(smtp_server, tmp_path):
-    server = smtp_server("starttls")
-    config = settings(server.port, "starttls", ca_file=server.ca_file, smtp_server="127.0.0.2")
-    # 127.0.0.2 is loopback too, but the certificate is for localhost and 127.0.0.1 only.
+    server = smtp_server("starttls", cert_dir=tmp_path, cert_names=["mail.example.com"])
     with pytest.raises(SendError) as caught:
-        mail.send_test(config, HOST)
-    assert caught.value.kind in (SendError.TLS_UNTRUSTED, SendError.REFUSED)
-    if caught.value.kind == SendError.TLS_UNTRUSTED:
-        assert "IP address mismatch" in str(caught.value)
+        mail.send_test(settings(server.port, "starttls", ca_file=server.ca_file), HOST)
+    assert caught.value.kind == SendError.TLS_UNTRUSTED
+    assert "IP address mismatch, certificate is not valid for '127.0.0.1'" in str(caught.value)
+    assert server.messages == []
 
 
 def test_a_wrong_password_fails_as_authentication(smtp_server):
@@ -427,10 +430,3 @@ def test_a_ca_file_without_certificates_is_named(tmp_path):
     with pytest.raises(SendError) as caught:
         mail.send_test(settings(unused_port(), "starttls", ca_file=str(empty)), HOST)
     assert caught.value.kind == SendError.CA_FILE
-
-
-def test_an_unknown_host_is_named():
-    config = settings(25, smtp_server="does-not-exist.invalid")
-    with pytest.raises(SendError) as caught:
-        mail.send_test(config, HOST)
-    assert caught.value.kind in (SendError.UNRESOLVED, SendError.TIMEOUT)

@@ -45,8 +45,9 @@ def test_sync_to_a_local_path(tmp_path, data):
     remote = tmp_path / "mounted-disk" / "backups"
     seed_old_remote_archives(remote, ["testhost-app-20200101T000000Z.tar.zst"])
     (remote / "someone-else.tar.zst").write_text("foreign")
-    prefix.add_job(name="app", type="paths", paths=[str(data)], remote=str(remote),
-                   retention={"keep_days": 0, "keep_min": 1})
+    prefix.add_job(
+        name="app", type="paths", paths=[str(data)], remote=str(remote), retention={"keep_days": 0, "keep_min": 1}
+    )
     result = prefix.run_json("backup", "app", check=0)
     name = os.path.basename(result["archive"])
     assert result["synced"] is True and result["remote"] == str(remote)
@@ -62,8 +63,13 @@ def test_sync_over_ssh_with_remote_checksum_and_retention(tmp_path, data, sshd):
     seed_old_remote_archives(remote, ["testhost-app-20200101T000000Z.tar.zst", "testhost-app-20200102T000000Z.tar.zst"])
     (remote / "testhost-other-20200101T000000Z.tar.zst").write_text("other job")
     os.symlink("/etc/passwd", remote / "testhost-app-20190101T000000Z.tar.zst")
-    prefix.add_job(name="app", type="paths", paths=[str(data)], retention={"keep_days": 0, "keep_min": 2},
-                   **sshd.job_options(str(remote)))
+    prefix.add_job(
+        name="app",
+        type="paths",
+        paths=[str(data)],
+        retention={"keep_days": 0, "keep_min": 2},
+        **sshd.job_options(str(remote)),
+    )
     result = prefix.run_json("backup", "app", check=0)
     name = os.path.basename(result["archive"])
     assert result["synced"] is True
@@ -71,12 +77,16 @@ def test_sync_over_ssh_with_remote_checksum_and_retention(tmp_path, data, sshd):
     assert sha256_file(str(remote / name)) == result["sha256"]
     assert result["remote_removed"] == ["testhost-app-20200101T000000Z.tar.zst"]
     left = sorted(p.name for p in remote.iterdir())
-    assert left == sorted([
-        name, f"{name}.sha256",
-        "testhost-app-20200102T000000Z.tar.zst", "testhost-app-20200102T000000Z.tar.zst.sha256",
-        "testhost-other-20200101T000000Z.tar.zst",
-        "testhost-app-20190101T000000Z.tar.zst",  # a symlink: never touched
-    ])
+    assert left == sorted(
+        [
+            name,
+            f"{name}.sha256",
+            "testhost-app-20200102T000000Z.tar.zst",
+            "testhost-app-20200102T000000Z.tar.zst.sha256",
+            "testhost-other-20200101T000000Z.tar.zst",
+            "testhost-app-20190101T000000Z.tar.zst",  # a symlink: never touched
+        ]
+    )
     assert not [n for n in left if n.endswith(".partial")]
 
 
@@ -105,12 +115,22 @@ def test_unknown_host_key_is_refused(tmp_path, data, sshd):
 def test_cleanup_applies_retention_remotely_too(tmp_path, data, sshd):
     prefix = Prefix(tmp_path / "host")
     remote = tmp_path / "remote"
-    prefix.add_job(name="app", type="paths", paths=[str(data)], retention={"keep_days": 0, "keep_min": 5},
-                   **sshd.job_options(str(remote)))
+    prefix.add_job(
+        name="app",
+        type="paths",
+        paths=[str(data)],
+        retention={"keep_days": 0, "keep_min": 5},
+        **sshd.job_options(str(remote)),
+    )
     prefix.run("backup", "app", check=0)
     seed_old_remote_archives(remote, ["testhost-app-20200101T000000Z.tar.zst"])
-    prefix.add_job(name="app", type="paths", paths=[str(data)], retention={"keep_days": 0, "keep_min": 1},
-                   **sshd.job_options(str(remote)))
+    prefix.add_job(
+        name="app",
+        type="paths",
+        paths=[str(data)],
+        retention={"keep_days": 0, "keep_min": 1},
+        **sshd.job_options(str(remote)),
+    )
     dry = prefix.run_json("cleanup", "app", "--dry-run", check=0)
     assert dry["jobs"][0]["remote_removed"] == ["testhost-app-20200101T000000Z.tar.zst"]
     assert (remote / "testhost-app-20200101T000000Z.tar.zst").exists()
@@ -121,15 +141,17 @@ def test_cleanup_applies_retention_remotely_too(tmp_path, data, sshd):
 
 
 def test_parse_listing_keeps_only_regular_archives_of_the_job():
-    listing = "\n".join([
-        "drwx------          4,096 2026/01/01 02:00:00 .",
-        "-rw-------      1,234,567 2026/01/01 02:00:00 web1-app-20260101T020000Z.tar.zst",
-        "-rw-------             99 2026/01/01 02:00:00 web1-app-20260101T020000Z.tar.zst.sha256",
-        "-rw-------            100 2026/01/01 02:00:00 web1-app-data-20260101T020000Z.tar.zst",
-        "lrwxrwxrwx             11 2026/01/01 02:00:00 web1-app-20250101T020000Z.tar.zst",
-        "-rw-------            100 2026/01/01 02:00:00 .web1-app-20260102T020000Z.tar.zst.partial",
-        "-rw-------         123456 2026/01/01 02:00:00 web1-app-20251231T020000Z.tar.gz",
-    ])
+    listing = "\n".join(
+        [
+            "drwx------          4,096 2026/01/01 02:00:00 .",
+            "-rw-------      1,234,567 2026/01/01 02:00:00 web1-app-20260101T020000Z.tar.zst",
+            "-rw-------             99 2026/01/01 02:00:00 web1-app-20260101T020000Z.tar.zst.sha256",
+            "-rw-------            100 2026/01/01 02:00:00 web1-app-data-20260101T020000Z.tar.zst",
+            "lrwxrwxrwx             11 2026/01/01 02:00:00 web1-app-20250101T020000Z.tar.zst",
+            "-rw-------            100 2026/01/01 02:00:00 .web1-app-20260102T020000Z.tar.zst.partial",
+            "-rw-------         123456 2026/01/01 02:00:00 web1-app-20251231T020000Z.tar.gz",
+        ]
+    )
     records = parse_listing(listing, "web1", "app")
     assert [(r.name, r.size, r.sidecar_size) for r in records] == [
         ("web1-app-20260101T020000Z.tar.zst", 1234567, 99),

@@ -41,12 +41,20 @@ def test_round_trip_with_smgr_restore_and_plain_tar(tmp_path, odd_tree, compress
     assert snapshot(_restored_root(target, odd_tree)) == before
 
     # plain tools, without smgr: sha256sum -c, then decompress | tar -x
-    subprocess.run(["sha256sum", "-c", os.path.basename(archive) + ".sha256"], cwd=os.path.dirname(archive),
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["sha256sum", "-c", os.path.basename(archive) + ".sha256"],
+        cwd=os.path.dirname(archive),
+        check=True,
+        capture_output=True,
+    )
     plain = tmp_path / "restore-plain"
     plain.mkdir()
     decompress = "zstd -dc" if compression == "zstd" else "gzip -dc"
-    subprocess.run(f"{decompress} '{archive}' | tar -xpf - -C '{plain}'", shell=True, check=True)
+    subprocess.run(
+        f"{decompress} '{archive}' | tar --xattrs --xattrs-include='*' --acls -xpf - -C '{plain}'",
+        shell=True,
+        check=True,
+    )
     assert snapshot(_restored_root(plain, odd_tree)) == before
 
 
@@ -121,8 +129,9 @@ def test_restore_of_a_missing_archive_or_job(tmp_path):
     src.mkdir()
     prefix.add_job(name="empty", type="paths", paths=[str(src)])
     assert "no archives in" in prefix.run("restore", "empty", "--to", str(tmp_path / "r"), check=1).stderr
-    assert "no such archive" in prefix.run("restore", "empty", "nope.tar.zst", "--to", str(tmp_path / "r"),
-                                           check=1).stderr
+    assert (
+        "no such archive" in prefix.run("restore", "empty", "nope.tar.zst", "--to", str(tmp_path / "r"), check=1).stderr
+    )
     assert "no such backup job" in prefix.run("restore", "ghost", "--to", str(tmp_path / "r"), check=2).stderr
     (src / "f").write_text("x")
     prefix.run("backup", "empty", check=0)
