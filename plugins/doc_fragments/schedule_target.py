@@ -12,7 +12,7 @@ options:
   cron_file:
     description:
       - Cron file owned by this module, in the system cron format (with a user field).
-      - Its name must be valid for C(run-parts) (letters, digits, V(_) and V(-) only): Debian's cron
+      - Its name must be valid for C(run-parts), that is letters, digits, V(_) and V(-) only. Debian's cron
         silently ignores files with a dot in their name.
       - Ignored when O(crontab_user) is set.
     type: path

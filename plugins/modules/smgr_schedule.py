@@ -1,0 +1,408 @@
+#!/usr/bin/python
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: smgr_schedule
+short_description: Manage the cron entries of Server Manager idempotently
+version_added: 0.1.0
+description:
+  - Manages cron jobs in a cron file it owns (O(cron_file), default C(/etc/cron.d/smgr)) or in a marked block
+    of a user's crontab (O(crontab_user)), never touching lines it does not own.
+  - Manage one job (O(name), O(schedule), O(command) ...) or the whole set at once (O(jobs), with O(exclusive)
+    to remove managed jobs that are not listed). Every call writes the target at most once.
+  - Schedules are the Server Manager presets, cron macros, 5-field cron expressions, or expressions with hashed
+    fields (V(H), V(H(a-b\)), V(H/n)) that are expanded from O(hash_seed) so that a fleet does not start every
+    job in the same minute. The expansion is the same on every host and with every croniter version.
+  - Commands run exactly as written; V(%) is escaped for cron. With O(prevent_overlap) a job is skipped while its
+    previous run still holds its lock (C(flock -n) on C(<lock_dir>/<name>.lock)).
+  - Invalid input fails before anything is written, with a message naming the job and the field.
+author:
+  - Server Manager maintainers
+extends_documentation_fragment:
+  - smgr.server_manager.attributes
+  - smgr.server_manager.schedule_target
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+requirements:
+  - croniter (any version from 1.3 on; Debian package C(python3-croniter))
+  - cron-descriptor (optional, for richer descriptions)
+  - C(crontab(1)) when O(crontab_user) is used, C(flock(1)) when O(prevent_overlap) is used
+options:
+  name:
+    description:
+      - Name of a single job. Letters, digits, V(_), V(.) and V(-), starting with a letter or digit.
+      - Mutually exclusive with O(jobs).
+    type: str
+  schedule:
+    description:
+      - When the single job runs.
+      - 'A preset: V(daily_2am), V(daily_3am), V(daily_4am), V(daily_midnight), V(weekly_sunday_2am),
+        V(weekly_monday_2am), V(hourly), V(every_6_hours), V(every_12_hours).'
+      - A macro (V(@daily), V(@hourly), V(@weekly), V(@monthly), V(@yearly), V(@reboot)).
+      - A 5-field expression (minute hour day-of-month month day-of-week) with numbers, names (V(mon), V(jan)),
+        ranges, lists and steps, or hashed fields V(H), V(H(a-b\)), V(H/n), V(H(a-b\)/n).
+      - Required when O(state=present).
+    type: str
+  command:
+    description:
+      - Shell command of the single job, run by the cron shell exactly as written.
+      - Newlines, carriage returns, NUL and other control characters are rejected.
+      - Required when O(state=present).
+    type: str
+  user:
+    description:
+      - User the single job runs as (cron file target). With O(crontab_user) it must be unset or that user.
+    type: str
+  log:
+    description:
+      - Absolute path of a log file that stdout and stderr of every part of the command are appended to.
+    type: path
+  prevent_overlap:
+    description:
+      - Skip a run while the previous run of the same job still holds C(<lock_dir>/<name>.lock).
+    type: bool
+    default: true
+  disabled:
+    description:
+      - Keep the job in the target, commented out.
+    type: bool
+    default: false
+  state:
+    description:
+      - Whether the single job is present or absent.
+    type: str
+    choices: [present, absent]
+    default: present
+  jobs:
+    description:
+      - The set of jobs to manage in one call, each with the options of a single job.
+      - With O(exclusive=true), managed jobs not listed are removed; V([]) with O(exclusive=true) removes
+        all managed jobs ("disable all") and never touches anybody else's entries.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Job name.
+        type: str
+        required: true
+      schedule:
+        description: When the job runs, as O(schedule).
+        type: str
+      command:
+        description: Shell command, as O(command).
+        type: str
+      user:
+        description: User the job runs as, as O(user).
+        type: str
+      log:
+        description: Log file, as O(log).
+        type: path
+      prevent_overlap:
+        description: As O(prevent_overlap).
+        type: bool
+        default: true
+      disabled:
+        description: As O(disabled).
+        type: bool
+        default: false
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+  exclusive:
+    description:
+      - With O(jobs), remove every managed job that is not listed.
+    type: bool
+    default: false
+  hash_seed:
+    description:
+      - Seed of the hashed (V(H)) fields. The role passes C(inventory_hostname).
+      - Empty means the host's fully qualified name.
+    type: str
+    default: ''
+  env:
+    description:
+      - Environment lines written before the jobs.
+      - In a user's crontab they are part of the managed block, which is kept at the end of the crontab.
+    type: dict
+    default:
+      SHELL: /bin/bash
+      PATH: /usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
+      MAILTO: root
+  lock_dir:
+    description:
+      - Directory of the overlap locks. The cron line creates it (mode 0700) when it is missing, as C(/run) is
+        emptied at boot, and refuses to run if somebody else owns it.
+      - Jobs of users other than root lock under C(<lock_dir>-<user>).
+    type: path
+    default: /run/lock/smgr
+  backup:
+    description:
+      - Keep this many timestamped copies of the previous version in O(backup_dir); V(0) keeps none.
+    type: int
+    default: 5
+  backup_dir:
+    description:
+      - Directory of the copies of previous versions (created with mode 0700).
+    type: path
+    default: /opt/server-manager/state/schedule-backups
+  audit_log:
+    description:
+      - File that one line per change is appended to (time, target, jobs added, removed and changed).
+      - Empty disables the audit log.
+    type: path
+    default: /opt/server-manager/logs/schedule-audit.log
+notes:
+  - Debian's cron ignores files in C(/etc/cron.d) whose name contains a dot, so O(cron_file) must not have one.
+  - When no managed job is left, the owned O(cron_file) is removed and the managed block leaves the crontab.
+seealso:
+  - module: smgr.server_manager.smgr_schedule_info
+  - module: ansible.builtin.cron
+    description: Manages single entries; its C(#Ansible:) entries are left alone by this module.
+"""
+
+EXAMPLES = r"""
+- name: Nightly nginx backup at 02:00
+  smgr.server_manager.smgr_schedule:
+    name: backup-nginx
+    schedule: daily_2am
+    command: /opt/server-manager/bin/smgr backup nginx
+    log: /opt/server-manager/logs/backup-nginx-cron.log
+
+- name: The whole set of a host, spread over the night per host
+  smgr.server_manager.smgr_schedule:
+    hash_seed: "{{ inventory_hostname }}"
+    exclusive: true
+    jobs:
+      - name: backup-app
+        schedule: "H H(1-4) * * *"
+        command: /opt/server-manager/bin/smgr backup app
+      - name: cleanup
+        schedule: weekly_sunday_2am
+        command: /opt/server-manager/bin/smgr cleanup
+      - name: health
+        schedule: "H/15 * * * *"
+        command: /opt/server-manager/bin/smgr health
+        prevent_overlap: false
+
+- name: A block in the backup user's crontab
+  smgr.server_manager.smgr_schedule:
+    crontab_user: backup
+    name: sync
+    schedule: every_6_hours
+    command: rsync -a /srv/data/ /mnt/copy/
+
+- name: Disable all managed schedules (leaves everybody else's alone)
+  smgr.server_manager.smgr_schedule:
+    jobs: []
+    exclusive: true
+"""
+
+RETURN = r"""
+jobs:
+  description: The managed jobs after the run (in check mode, as they would be), sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Job name.
+      type: str
+      sample: backup-nginx
+    schedule:
+      description: The schedule as given.
+      type: str
+      sample: H H(1-4) * * *
+    expression:
+      description: The expression written to cron (hashed fields expanded, presets and macros written out).
+      type: str
+      sample: 17 3 * * *
+    description:
+      description: The schedule in English, 24-hour clock.
+      type: str
+      sample: At 03:17
+    next_runs:
+      description: The next O(next_runs) start times in the host's local time zone, ISO 8601 with offset.
+      type: list
+      elements: str
+      sample: ["2026-11-29T03:17:00+01:00"]
+    command:
+      description: The command as given.
+      type: str
+    user:
+      description: The user the job runs as.
+      type: str
+    log:
+      description: The log file, if any.
+      type: str
+    prevent_overlap:
+      description: Whether the job runs under its lock.
+      type: bool
+    disabled:
+      description: Whether the job is commented out.
+      type: bool
+added:
+  description: Names of the jobs added.
+  returned: always
+  type: list
+  elements: str
+  sample: [backup-app]
+removed:
+  description: Names of the jobs removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [cleanup]
+changed_jobs:
+  description: Names of the jobs whose schedule, command or options changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [backup-nginx]
+target:
+  description: The cron file, or V(crontab:<user>).
+  returned: always
+  type: str
+  sample: /etc/cron.d/smgr
+backup_file:
+  description: Copy of the previous version, when one was made.
+  returned: changed and O(backup) > 0 and the target existed
+  type: str
+  sample: /opt/server-manager/state/schedule-backups/smgr.20261128T020000.000000Z
+"""
+
+import getpass
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
+from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import (
+    CRON_FILE_MODE,
+    JobRequest,
+    apply,
+    collision_warnings,
+    default_hash_seed,
+    job_report,
+    plan,
+    read_target,
+    target_from,
+)
+
+JOB_OPTIONS = dict(
+    schedule=dict(type="str"),
+    command=dict(type="str"),
+    user=dict(type="str"),
+    log=dict(type="path"),
+    prevent_overlap=dict(type="bool", default=True),
+    disabled=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
+
+def argument_spec() -> dict:
+    return dict(
+        name=dict(type="str"),
+        jobs=dict(type="list", elements="dict", options=dict(name=dict(type="str", required=True), **JOB_OPTIONS)),
+        exclusive=dict(type="bool", default=False),
+        cron_file=dict(type="path", default="/etc/cron.d/smgr"),
+        crontab_user=dict(type="str"),
+        hash_seed=dict(type="str", default=""),
+        env=dict(
+            type="dict",
+            default=dict(SHELL="/bin/bash", PATH="/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin", MAILTO="root"),
+        ),
+        lock_dir=dict(type="path", default="/run/lock/smgr"),
+        backup=dict(type="int", default=5),
+        backup_dir=dict(type="path", default="/opt/server-manager/state/schedule-backups"),
+        audit_log=dict(type="path", default="/opt/server-manager/logs/schedule-audit.log"),
+        next_runs=dict(type="int", default=3),
+        **JOB_OPTIONS,
+    )
+
+
+def requests_from(params: dict) -> list[JobRequest]:
+    if params["jobs"] is not None:
+        return [JobRequest(**{key: job[key] for key in ("name", *JOB_OPTIONS)}) for job in params["jobs"]]
+    return [JobRequest(**{key: params[key] for key in ("name", *JOB_OPTIONS)})]
+
+
+def diff_of(change, mode: int) -> list[dict]:
+    label = change.target.label
+    diffs = [
+        dict(
+            before=change.before_text,
+            after=change.after_text,
+            before_header=label if change.exists else f"{label} (absent)",
+            after_header=label if change.after_text else f"{label} (absent)",
+        )
+    ]
+    if change.mode_wrong:
+        diffs.append(dict(before=dict(mode=f"{change.mode_before:04o}"), after=dict(mode=f"{mode:04o}")))
+    return diffs
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[("name", "jobs")],
+        required_one_of=[("name", "jobs")],
+        supports_check_mode=True,
+    )
+    if not HAS_CRONITER:
+        module.fail_json(msg=missing_required_lib("croniter"), exception=CRONITER_IMPORT_ERROR)
+    params = module.params
+    if params["exclusive"] and params["jobs"] is None:
+        module.fail_json(msg="exclusive: needs jobs (the whole set); a single job cannot be exclusive")
+    if params["next_runs"] < 0:
+        module.fail_json(msg=f"next_runs: must be 0 or more, got {params['next_runs']}")
+    try:
+        target = target_from(params["cron_file"], params["crontab_user"])
+        change = plan(
+            target,
+            read_target(target),
+            requests_from(params),
+            params["exclusive"],
+            params["env"],
+            params["hash_seed"] or default_hash_seed(),
+            params["lock_dir"],
+        )
+        reports = [job_report(job, params["next_runs"]) for job in change.after_jobs]
+        backup_file = None
+        if change.changed and not module.check_mode:
+            backup_file = apply(
+                change, params["backup"], params["backup_dir"], params["audit_log"], f"ansible:{getpass.getuser()}"
+            )
+    except SmgrError as exc:
+        module.fail_json(msg=str(exc), exception=traceback.format_exc())
+    for warning in collision_warnings(change.after_jobs):
+        module.warn(warning)
+    if change.unmanaged and change.before_text != change.after_text:
+        module.warn(f"{len(change.unmanaged)} line(s) of {target.label} not written by this module are dropped")
+    summary = change.summary
+    result = dict(
+        changed=change.changed,
+        jobs=reports,
+        added=summary["added"],
+        removed=summary["removed"],
+        changed_jobs=summary["changed"],
+        target=target.label,
+    )
+    if backup_file:
+        result["backup_file"] = backup_file
+    if module._diff:
+        result["diff"] = diff_of(change, CRON_FILE_MODE)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+#!/usr/bin/python
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: smgr_schedule_info
+short_description: List the cron jobs managed by smgr_schedule, with descriptions and next runs
+version_added: 0.1.0
+description:
+  - Reads the cron file owned by M(smgr.server_manager.smgr_schedule) or the managed block of a user's crontab and
+    returns every managed job with its schedule, the expression cron reads, an English description, the next run
+    times and whether it is disabled (the Server Manager's "View scheduled tasks").
+  - Also counts the lines it leaves alone (entries of the user's crontab outside the block, hand edits of the owned
+    file).
+author:
+  - Server Manager maintainers
+extends_documentation_fragment:
+  - smgr.server_manager.attributes
+  - smgr.server_manager.attributes.INFO_MODULE
+  - smgr.server_manager.schedule_target
+requirements:
+  - croniter (any version from 1.3 on)
+  - cron-descriptor (optional, for richer descriptions)
+options: {}
+seealso:
+  - module: smgr.server_manager.smgr_schedule
+"""
+
+EXAMPLES = r"""
+- name: What runs when on this host
+  smgr.server_manager.smgr_schedule_info:
+    next_runs: 5
+  register: schedules
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.description }}, next {{ item.next_runs | first | default('never') }}"
+  loop: "{{ schedules.jobs }}"
+"""
+
+RETURN = r"""
+jobs:
+  description: The managed jobs, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Job name.
+      type: str
+      sample: backup-nginx
+    schedule:
+      description: The schedule as given when the job was written.
+      type: str
+      sample: daily_2am
+    expression:
+      description: The expression cron reads.
+      type: str
+      sample: 0 2 * * *
+    description:
+      description: The schedule in English, 24-hour clock.
+      type: str
+      sample: At 02:00
+    next_runs:
+      description: Next start times in the host's local time zone, ISO 8601 with offset; empty when disabled.
+      type: list
+      elements: str
+      sample: ["2026-11-29T02:00:00+01:00"]
+    command:
+      description: The command as given.
+      type: str
+    user:
+      description: The user the job runs as.
+      type: str
+    log:
+      description: The log file, if any.
+      type: str
+    prevent_overlap:
+      description: Whether the job runs under its lock.
+      type: bool
+    disabled:
+      description: Whether the job is commented out.
+      type: bool
+foreign_lines:
+  description:
+    - Lines left alone. For a user's crontab, the lines outside the managed block; for the owned cron file, lines
+      that smgr_schedule did not write (they are dropped by its next change).
+  returned: always
+  type: int
+  sample: 4
+target:
+  description: The cron file, or V(crontab:<user>).
+  returned: always
+  type: str
+  sample: /etc/cron.d/smgr
+exists:
+  description: Whether the cron file or the user's crontab exists.
+  returned: always
+  type: bool
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
+from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import (
+    current_jobs,
+    job_report,
+    read_target,
+    target_from,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            cron_file=dict(type="path", default="/etc/cron.d/smgr"),
+            crontab_user=dict(type="str"),
+            next_runs=dict(type="int", default=3),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_CRONITER:
+        module.fail_json(msg=missing_required_lib("croniter"), exception=CRONITER_IMPORT_ERROR)
+    if module.params["next_runs"] < 0:
+        module.fail_json(msg=f"next_runs: must be 0 or more, got {module.params['next_runs']}")
+    try:
+        target = target_from(module.params["cron_file"], module.params["crontab_user"])
+        text, exists, _mode = read_target(target)
+        jobs, _env, _unmanaged, foreign = current_jobs(target, text)
+        reports = [job_report(job, module.params["next_runs"]) for job in jobs]
+    except SmgrError as exc:
+        module.fail_json(msg=str(exc), exception=traceback.format_exc())
+    module.exit_json(changed=False, jobs=reports, foreign_lines=foreign, target=target.label, exists=exists)
+
+
+if __name__ == "__main__":
+    main()
