@@ -285,6 +285,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
+from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import DEFAULT_ENV
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import (
     CRON_FILE_MODE,
@@ -317,10 +318,7 @@ def argument_spec() -> dict:
         cron_file=dict(type="path", default="/etc/cron.d/smgr"),
         crontab_user=dict(type="str"),
         hash_seed=dict(type="str", default=""),
-        env=dict(
-            type="dict",
-            default=dict(SHELL="/bin/bash", PATH="/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin", MAILTO="root"),
-        ),
+        env=dict(type="dict", default=dict(DEFAULT_ENV)),
         lock_dir=dict(type="path", default="/run/lock/smgr"),
         backup=dict(type="int", default=5),
         backup_dir=dict(type="path", default="/opt/server-manager/state/schedule-backups"),
@@ -363,8 +361,9 @@ def main() -> None:
     params = module.params
     if params["exclusive"] and params["jobs"] is None:
         module.fail_json(msg="exclusive: needs jobs (the whole set); a single job cannot be exclusive")
-    if params["next_runs"] < 0:
-        module.fail_json(msg=f"next_runs: must be 0 or more, got {params['next_runs']}")
+    for option in ("next_runs", "backup"):
+        if params[option] < 0:
+            module.fail_json(msg=f"{option}: must be 0 or more, got {params[option]}")
     try:
         target = target_from(params["cron_file"], params["crontab_user"])
         change = plan(

@@ -1,0 +1,177 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""smgr_schedule and smgr_schedule_info as Ansible runs them: argument handling, check mode, bad input."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedule, smgr_schedule_info
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def capture_exit(monkeypatch):
+    def exit_json(self, **result):
+        result.setdefault("changed", False)
+        result["warnings"] = list(basic.get_warning_messages()) if hasattr(basic, "get_warning_messages") else []
+        raise ExitJson(result)
+
+    def fail_json(self, msg, **result):
+        raise FailJson(dict(msg=msg, **result))
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+@pytest.fixture
+def target(tmp_path):
+    """Module arguments that keep every file of the run inside tmp_path."""
+    return dict(
+        cron_file=str(tmp_path / "cron_d_smgr"),
+        backup_dir=str(tmp_path / "backups"),
+        audit_log=str(tmp_path / "logs" / "audit.log"),
+        lock_dir=str(tmp_path / "lock"),
+        hash_seed="host1",
+    )
+
+
+def run(module, args: dict, check: bool = False, diff: bool = False) -> dict:
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args), pytest.raises((ExitJson, FailJson)) as raised:
+        module.main()
+    result = raised.value.args[0]
+    result["failed"] = raised.type is FailJson
+    return result
+
+
+GOOD_JOBS = [
+    dict(name="backup-nginx", schedule="daily_2am", command="/opt/server-manager/bin/smgr backup nginx"),
+    dict(name="cleanup", schedule="H(0-29) 3 * * sun", command="/opt/server-manager/bin/smgr cleanup"),
+]
+
+
+def test_check_real_check_real(target, tmp_path):
+    args = dict(target, jobs=GOOD_JOBS, exclusive=True)
+    first_check = run(smgr_schedule, args, check=True, diff=True)
+    assert first_check["changed"] and not (tmp_path / "cron_d_smgr").exists()
+    first = run(smgr_schedule, args, diff=True)
+    content = (tmp_path / "cron_d_smgr").read_text()
+    assert first["changed"] and first_check["diff"][0]["after"] == content
+    assert first["added"] == ["backup-nginx", "cleanup"]
+    assert oct(os.stat(tmp_path / "cron_d_smgr").st_mode & 0o777) == "0o644"
+    assert not run(smgr_schedule, args, check=True)["changed"]
+    assert not run(smgr_schedule, args)["changed"]
+
+
+def test_mode_drift_is_a_change_and_fixed(target, tmp_path):
+    args = dict(target, jobs=GOOD_JOBS)
+    run(smgr_schedule, args)
+    os.chmod(tmp_path / "cron_d_smgr", 0o600)
+    check = run(smgr_schedule, args, check=True, diff=True)
+    assert check["changed"] and check["diff"][1] == dict(before=dict(mode="0600"), after=dict(mode="0644"))
+    assert run(smgr_schedule, args)["changed"]
+    assert os.stat(tmp_path / "cron_d_smgr").st_mode & 0o777 == 0o644
+    assert not run(smgr_schedule, args)["changed"]
+
+
+def test_same_seed_same_minute_other_seed_spreads(target, tmp_path):
+    minutes = set()
+    for seed in [f"host{n}.example.com" for n in range(12)]:
+        args = dict(target, hash_seed=seed, name="backup", schedule="H 2 * * *", command="true")
+        first = run(smgr_schedule, args, check=True)["jobs"][0]["expression"]
+        assert run(smgr_schedule, args, check=True)["jobs"][0]["expression"] == first
+        minutes.add(first)
+    assert len(minutes) > 6
+
+
+def test_info_lists_jobs_and_counts_hand_edits(target, tmp_path):
+    run(smgr_schedule, dict(target, jobs=GOOD_JOBS))
+    with open(tmp_path / "cron_d_smgr", "a") as handle:
+        handle.write("* * * * * root echo hand edit\n")
+    info = run(smgr_schedule_info, dict(cron_file=target["cron_file"], next_runs=1))
+    assert [job["name"] for job in info["jobs"]] == ["backup-nginx", "cleanup"]
+    assert info["jobs"][0]["description"] == "At 02:00"
+    assert len(info["jobs"][0]["next_runs"]) == 1
+    assert info["foreign_lines"] == 1 and info["exists"] and not info["changed"]
+
+
+# Each case: extra module arguments, then a text the failure message must contain (naming the field).
+BAD_INPUTS = [
+    (dict(name="x", schedule="0 2 * * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="0 0 2 * * * 2026", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 L * *", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 * * 1#2", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 15W * *", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 ? * *", command="true"), "schedule"),
+    (dict(name="x", schedule="60 2 * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="0 24 * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 32 * *", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 * 13 *", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 * * 8", command="true"), "schedule"),
+    (dict(name="x", schedule="*/0 * * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="5-1 * * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="H(0-99) * * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="H(5-1) * * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="H/0 * * * *", command="true"), "schedule"),
+    (dict(name="x", schedule="daily_5am", command="true"), "schedule"),
+    (dict(name="x", schedule="@fortnightly", command="true"), "schedule"),
+    (dict(name="x", schedule="", command="true"), "schedule"),
+    (dict(name="x", schedule="0 2 30 feb *", command="true"), "schedule"),
+    (dict(name="x", command="true"), "schedule"),
+    (dict(name="x", schedule="hourly"), "command"),
+    (dict(name="x", schedule="hourly", command="true\nrm -rf /"), "command"),
+    (dict(name="x", schedule="hourly", command="true\r"), "command"),
+    (dict(name="x", schedule="hourly", command="true\x00"), "command"),
+    (dict(name="x", schedule="hourly", command="true\x1b[2J"), "command"),
+    (dict(name="x", schedule="hourly", command=""), "command"),
+    (dict(name="../etc/passwd", schedule="hourly", command="true"), "name"),
+    (dict(name="-rf", schedule="hourly", command="true"), "name"),
+    (dict(name=".hidden", schedule="hourly", command="true"), "name"),
+    (dict(name="has space", schedule="hourly", command="true"), "name"),
+    (dict(name="x" * 65, schedule="hourly", command="true"), "name"),
+    (dict(name="x", schedule="hourly", command="true", user="root;id"), "user"),
+    (dict(name="x", schedule="hourly", command="true", log="relative/log"), "log"),
+    (dict(name="x", schedule="hourly", command="true", log="/var/log/a\nb"), "log"),
+    (dict(name="x", schedule="hourly", command="true", cron_file="/etc/cron.d/smgr.conf"), "cron_file"),
+    (dict(name="x", schedule="hourly", command="true", crontab_user="no body"), "crontab_user"),
+    (dict(name="x", schedule="hourly", command="true", env={"BAD NAME": "1"}), "env"),
+    (dict(name="x", schedule="hourly", command="true", env={"PATH": "/bin\nMAILTO=x"}), "env"),
+    (dict(jobs=[dict(name="a", schedule="hourly", command="true")] * 2), "listed more than once"),
+    (dict(jobs=[dict(name="a", schedule="hourly", command="true"), dict(name="a", state="absent")]), "absent"),
+    (dict(jobs=[dict(name="a", schedule="0 2 * * * *", command="true")]), "job 'a': schedule"),
+    (dict(name="x", schedule="hourly", command="true", exclusive=True), "exclusive"),
+    (dict(name="x", schedule="hourly", command="true", next_runs=-1), "next_runs"),
+    (dict(schedule="hourly", command="true"), "name"),
+    (dict(name="x", schedule="hourly", command="true", backup=-1), "backup"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), BAD_INPUTS, ids=[f"bad{n:02d}" for n in range(len(BAD_INPUTS))])
+def test_bad_input_fails_clearly_and_writes_nothing(target, tmp_path, extra, expected):
+    run(smgr_schedule, dict(target, name="keep", schedule="hourly", command="true"))
+    path = tmp_path / "cron_d_smgr"
+    before = path.read_bytes()
+    audit_before = (tmp_path / "logs" / "audit.log").read_bytes()
+    args = dict(target, **extra)
+    if "jobs" in extra or "name" not in extra:
+        args.pop("name", None)
+    result = run(smgr_schedule, args)
+    assert result["failed"], result
+    assert expected in result["msg"], result["msg"]
+    assert "Traceback" not in result["msg"]
+    assert path.read_bytes() == before
+    assert (tmp_path / "logs" / "audit.log").read_bytes() == audit_before
+    assert not (tmp_path / "backups").exists() or not os.listdir(tmp_path / "backups")
