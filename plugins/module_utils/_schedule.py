@@ -127,9 +127,7 @@ def target_from(cron_file: str | None, crontab_user: str | None) -> Target:
     return Target(cron_file=cron_file)
 
 
-def desired_jobs(
-    requests: Iterable[JobRequest], target: Target, hash_seed: str
-) -> tuple[list[CronJob], set[str]]:
+def desired_jobs(requests: Iterable[JobRequest], target: Target, hash_seed: str) -> tuple[list[CronJob], set[str]]:
     """Return the jobs to be present (schedules expanded) and the names to remove."""
     present: list[CronJob] = []
     absent: set[str] = set()
