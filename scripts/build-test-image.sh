@@ -42,10 +42,17 @@ fi
 command -v debootstrap >/dev/null || die "debootstrap is not installed: run 'make setup' as root"
 
 rootfs="$BUILD/image-rootfs"
-cleanup() { rm -rf "$rootfs"; }
+cleanup() {
+    if mountpoint -q "$rootfs"; then umount "$rootfs"; fi
+    rm -rf "$rootfs"
+}
 trap cleanup EXIT
-rm -rf "$rootfs"
+cleanup
 mkdir -p "$rootfs"
+# dpkg fsyncs every file it unpacks; on tmpfs that costs nothing (build time 2-3 min -> well under 1).
+if ! mount -t tmpfs -o size=3g,mode=0755 tmpfs "$rootfs" 2>/dev/null; then
+    warn "cannot mount a tmpfs on $rootfs; building on disk (slower)"
+fi
 
 log "debootstrap $SUITE from $MIRROR into $rootfs (this takes a few minutes)"
 started=$SECONDS

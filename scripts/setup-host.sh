@@ -105,7 +105,7 @@ setup_venv() {
     log "virtualenv: installing requirements-dev.txt"
     "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$ROOT/requirements-dev.txt"
     printf '%s\n' "$want" >"$stamp"
-    log "virtualenv: ready ($("$VENV/bin/ansible" --version | head -n1))"
+    log "virtualenv: ready (ansible-core $("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("ansible-core"))'))"
 }
 
 setup_collection_link() {

@@ -322,7 +322,7 @@ def verify_archive(path: str, expected_sha256: str, compression: Optional[str] =
     actual = sha256_file(path)
     if actual != expected_sha256:
         raise SmgrError(f"{os.path.basename(path)}: checksum mismatch (expected {expected_sha256}, read {actual})")
-    count, _ = list_members(path, compression)
+    count = list_members(path, compression)[0]
     if count == 0:
         raise SmgrError(f"{os.path.basename(path)}: the archive is empty")
     return count

@@ -13,12 +13,15 @@ directory) and records the result in the state file.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -93,17 +96,6 @@ class RunResult:
         return dict(self.__dict__)
 
 
-@dataclass
-class RunContext:
-    """Everything a run needs from outside: settings, host name, the log, and injectable clock and notifier."""
-
-    settings: RunnerSettings
-    host: str
-    log: RunLog
-    notifier: Notifier = field(default_factory=lambda: Notifier())
-    now: Callable[[], datetime] = utc_now
-
-
 class Notifier:
     """Where run results go; the runner plugs in the e-mail sender (``_backup_notify.MailNotifier``).
 
@@ -118,6 +110,17 @@ class Notifier:
 
     def health(self, checks: List[Tuple[str, bool, str]]) -> Optional[str]:
         return None
+
+
+@dataclass
+class RunContext:
+    """Everything a run needs from outside: settings, host name, the log, and injectable clock and notifier."""
+
+    settings: RunnerSettings
+    host: str
+    log: RunLog
+    notifier: Notifier = field(default_factory=Notifier)
+    now: Callable[[], datetime] = utc_now
 
 
 # --------------------------------------------------------------------------- signals
@@ -247,15 +250,37 @@ def ping(url: Optional[str], suffix: str, log: RunLog, job: str) -> None:
     """healthchecks.io-style ping (``/start``, ``""``, ``/fail``); a failing ping is a warning, never a failure."""
     if not url:
         return
-    from urllib.error import URLError
-    from urllib.request import Request, urlopen
-
     target = url.rstrip("/") + suffix if suffix else url
     try:
-        with urlopen(Request(target, headers={"User-Agent": "smgr"}), timeout=PING_TIMEOUT) as response:
-            response.read(1024)
-    except (URLError, OSError, ValueError) as exc:
+        status = http_get(target, PING_TIMEOUT)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         log.warning(job, f"ping {suffix or 'success'} failed (ignored): {exc}")
+        return
+    if status >= 400:
+        log.warning(job, f"ping {suffix or 'success'} failed (ignored): HTTP {status}")
+
+
+def http_get(url: str, timeout: float) -> int:
+    """GET ``url`` (http or https, certificates verified); return the status code."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    elif parts.scheme == "http":
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    else:
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r}")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    try:
+        connection.request("GET", path, headers={"User-Agent": "smgr"})
+        response = connection.getresponse()
+        response.read(1024)
+        return response.status
+    finally:
+        connection.close()
 
 
 # --------------------------------------------------------------------------- the run

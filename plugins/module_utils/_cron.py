@@ -12,7 +12,12 @@ Semantics follow Vixie cron, the daemon that runs the jobs:
 
 - day-of-month and day-of-week are combined with OR when both are restricted, and with
   AND when either field starts with ``*`` (the daemon tests the first character, so
-  ``*/2`` counts as ``*``); ``next_runs`` passes the matching ``day_or`` to croniter;
+  ``*/2`` counts as ``*``); ``next_runs`` passes the matching ``day_or`` to croniter.
+  The one case where that AND joins two restricted fields (``0 0 */2 * 1``) is rejected:
+  croniter 1.3.5 computes it wrongly and everyone reads it as OR. A day-of-month that
+  exists in none of the months (``31 2``) is rejected too (croniter 1.3.5 fails on it);
+- croniter reads a day field listing every value (``0-7``) as ``*``; next runs are
+  computed with ``* *`` for the day fields in that case, which is what cron's OR means;
 - a reversed range (``5-1``, ``fri-mon``, ``mon-sun``) is accepted by crontab(1) but
   matches nothing, while croniter wraps it around: it is rejected;
 - ``a/n`` is not cron syntax; it is written as ``a-<last>/n`` (day-of-week: last is 6);
@@ -28,10 +33,12 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import heapq
 import re
 import traceback
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Iterator
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 
@@ -104,7 +111,6 @@ MONTH_TITLES = tuple(
 )
 DAY_TITLES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
-BOTH_DAYS = ", only on days that match both the day of month and the day of week"
 ACCEPTED = (
     "a schedule is a preset ({presets}), a macro ({macros}) or 5 cron fields "
     "'minute hour day-of-month month day-of-week'"
@@ -214,7 +220,7 @@ def expand_schedule(schedule: str, hash_seed: str, job: str, allow_reboot: bool 
     )
     expression = " ".join(field.text for field in fields)
     times = _cron_times_of(expression, fields)
-    _check_runs_at_all(times, fields, job)
+    _check_day_fields(times, fields, job)
     _check_with_croniter(times, job)
     return expression
 
@@ -240,8 +246,6 @@ def describe(expression: str) -> str:
     if HAS_CRON_DESCRIPTOR:
         described = _described_by_cron_descriptor(times.expression)
         if described:
-            if _days_must_both_match(times):
-                return described.replace(", or on ", ", on ") + BOTH_DAYS
             return described
     return describe_fallback(times.expression)
 
@@ -266,14 +270,7 @@ def describe_fallback(expression: str) -> str:
             return f"{clock}, on day {int(dom)} of the month"
         if _is_number(dom) and dow == "*" and _month_number(month) is not None:
             return f"{clock}, on day {int(dom)} of the month, only in {MONTH_TITLES[_month_number(month) - 1]}"
-    generic = f"At the times of the cron expression '{five}' (minute hour day-of-month month day-of-week)"
-    return generic + BOTH_DAYS if _days_must_both_match(cron_times(five)) else generic
-
-
-def _days_must_both_match(times: CronTimes) -> bool:
-    """Both day fields restricted, yet ANDed because one starts with '*': a trap worth saying."""
-    _, _, dom, _, dow = times.expression.split()
-    return not times.day_or and "*" not in (dom, dow)
+    return f"At the times of the cron expression '{five}' (minute hour day-of-month month day-of-week)"
 
 
 def next_runs(expression: str, count: int, now: datetime | None = None) -> list[str]:
@@ -289,12 +286,13 @@ def next_runs(expression: str, count: int, now: datetime | None = None) -> list[
         return []
     if not HAS_CRONITER:
         raise SmgrError("computing next runs needs the Python library croniter, which is not installed")
-    times = cron_times(expression)
-    iterator = _Croniter(_croniter_form(times), _local_wall_clock(now), day_or=times.day_or)
+    starts = _croniter_starts(cron_times(expression), _local_wall_clock(now))
     runs: list[str] = []
-    while len(runs) < count:
-        run = _iso_local(iterator.get_next(datetime))
-        if not runs or runs[-1] != run:  # starts skipped by a clock change run once, after it
+    for start in starts:
+        if len(runs) == count:
+            break
+        run = _iso_local(start)
+        if not runs or runs[-1] != run:  # one start per time: split days overlap, a clock change merges
             runs.append(run)
     return runs
 
@@ -552,17 +550,28 @@ def _cron_times_of(expression: str, fields: tuple[ParsedField, ...]) -> CronTime
     )
 
 
-def _check_runs_at_all(times: CronTimes, fields: tuple[ParsedField, ...], job: str | None) -> None:
-    """Reject a day-of-month that exists in none of the months (cron accepts '31 2' and never runs it)."""
-    if times.day_or or times.dom_star:
-        return
-    if any(day <= _longest_month(month) for month in times.months for day in times.days):
+def _check_day_fields(times: CronTimes, fields: tuple[ParsedField, ...], job: str | None) -> None:
+    """Reject the day combinations cron and croniter read differently, or never reach."""
+    dom, dow = fields[2].text, fields[4].text
+    if "*" not in (dom, dow) and (times.dom_star or times.dow_star):
+        spec, starred = (FIELDS[2], dom) if times.dom_star else (FIELDS[4], dow)
+        unstarred = f"{spec.low}-{spec.last}" + starred[1:]
+        raise _error(
+            f"day-of-month {dom!r} with day-of-week {dow!r}: as {spec.name} starts with '*', cron runs the job only "
+            "on days that match both (not, as usual, either), and croniter 1.3 (Debian 12) gets such days wrong; "
+            f"write {spec.name} {unstarred!r} to run on days that match either, or make one of the two '*'",
+            job,
+        )
+    if times.dom_star or any(day <= _longest_month(month) for month in times.months for day in times.days):
         return
     months = ", ".join(MONTH_TITLES[month - 1] for month in sorted(times.months))
-    raise _error(
-        f"{times.expression!r} never runs: day-of-month {fields[2].text} does not occur in {months}",
-        job,
+    consequence = (
+        "the job would never run"
+        if not times.day_or
+        else "croniter 1.3 (Debian 12) cannot compute such a schedule; write day-of-month '*' to run on the "
+        "day-of-week alone"
     )
+    raise _error(f"{times.expression!r}: day-of-month {dom} does not occur in {months}: {consequence}", job)
 
 
 def _check_with_croniter(times: CronTimes, job: str | None) -> None:
@@ -585,6 +594,30 @@ def _croniter_form(times: CronTimes) -> str:
         return times.expression
     minute, hour, _, month, _ = times.expression.split()
     return f"{minute} {hour} * {month} *"
+
+
+def _croniter_starts(times: CronTimes, start: datetime) -> Iterator[datetime]:
+    """Wall-clock start times after ``start`` from croniter, in order (repeats possible).
+
+    A restricted day-of-month is split into one croniter per day and the results merged:
+    croniter 1.3.5 (Debian 12) skips the 1st of a month that follows a short month when the
+    list also holds days the short month lacks ('0 0 1,31 * *' jumps from 1 Feb to 31 Mar).
+    """
+    form = _croniter_form(times)
+    minute, hour, dom, month, dow = form.split()
+    if dom == "*" or len(times.days) == 1:
+        return _croniter_iteration(form, start, times.day_or)
+    days = sorted(day for day in times.days if any(day <= _longest_month(number) for number in times.months))
+    if not days:  # only days the months lack: the day-of-week alone, if cron ORs it
+        return _croniter_iteration(f"{minute} {hour} * {month} {dow}", start, False) if times.day_or else iter(())
+    forms = [f"{minute} {hour} {day} {month} {dow}" for day in days]
+    return heapq.merge(*(_croniter_iteration(single, start, times.day_or) for single in forms))
+
+
+def _croniter_iteration(expression: str, start: datetime, day_or: bool) -> Iterator[datetime]:
+    iterator = _Croniter(expression, start, day_or=day_or)
+    while True:
+        yield iterator.get_next(datetime)
 
 
 def _longest_month(month: int) -> int:

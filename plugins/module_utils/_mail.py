@@ -440,13 +440,6 @@ def _connect(config: NotifyConfig, context: ssl.SSLContext | None, ehlo_name: st
     return smtplib.SMTP(config.smtp_server, config.smtp_port, local_hostname=ehlo_name, timeout=config.smtp_timeout)
 
 
-def _close(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()
-
-
 def _converse(smtp: smtplib.SMTP, config: NotifyConfig, context: ssl.SSLContext | None, message: EmailMessage) -> None:
     where = f"cannot send e-mail via {config.smtp_server}:{config.smtp_port}"
     smtp.ehlo()
@@ -487,11 +480,15 @@ def deliver(config: NotifyConfig, message: EmailMessage, ehlo_name: str = "local
     try:
         _converse(smtp, config, context, message)
     except SendError:
+        smtp.close()
         raise
     except Exception as exc:
+        smtp.close()  # no QUIT: after a timeout it would wait as long again
         raise translate(exc, config) from None
-    finally:
-        _close(smtp)
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()  # the message is delivered; a rude goodbye changes nothing
 
 
 def notify(config: NotifyConfig, notification: Notification, dry_run: bool = False) -> SendResult:

@@ -468,6 +468,14 @@ def _attributes(path: str, mode: int | None, uid: int | None, gid: int | None) -
     return {"path": path, "mode": None if mode is None else f"{mode:04o}", "owner": uid, "group": gid}
 
 
+def _before_view(state: FileState, secrets: tuple[str | None, ...]) -> str:
+    if state.text is None:
+        return ""
+    if state.undecodable:
+        return "# (content not shown: not UTF-8 text)\n"
+    return redacted_text_view(state.text, secrets)
+
+
 def plan_present(path: str, desired: NotifyConfig, state: FileState, owner: tuple[int, int]) -> Plan:
     """Write ``desired`` unless the file already means the same and has mode 0600 and the right owner."""
     current, problem = current_config(state, path)
@@ -478,14 +486,11 @@ def plan_present(path: str, desired: NotifyConfig, state: FileState, owner: tupl
         return Plan(False, content, [])
     secrets = (desired.smtp_password, file_password(state))
     password_changed = current is not None and current.smtp_password not in (None, desired.smtp_password)
-    before = "" if state.text is None else redacted_text_view(state.text, secrets)
-    if state.undecodable:
-        before = "# (content not shown: not UTF-8 text)\n"
     diff = [
         {
             "before_header": path,
             "after_header": path,
-            "before": before,
+            "before": _before_view(state, secrets),
             "after": redacted_config_view(desired, password_changed),
         }
     ]
@@ -500,8 +505,7 @@ def plan_present(path: str, desired: NotifyConfig, state: FileState, owner: tupl
 def plan_absent(path: str, state: FileState) -> Plan:
     if state.text is None:
         return Plan(False, None, [])
-    secrets = (file_password(state),)
-    before = "# (content not shown: not UTF-8 text)\n" if state.undecodable else redacted_text_view(state.text, secrets)
+    before = _before_view(state, (file_password(state),))
     return Plan(True, None, [{"before_header": path, "after_header": path, "before": before, "after": ""}])
 
 

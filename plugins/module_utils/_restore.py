@@ -85,5 +85,5 @@ def restore(archive: str, target: str, force: bool = False, skip_checksum: bool 
 def contents(archive: str, emit: Callable[[str], None], skip_checksum: bool = False) -> int:
     """Stream ``tar --list --verbose`` lines of a checksum-checked archive to ``emit``; return the entry count."""
     check_checksum(archive, skip_checksum)
-    count, _ = list_members(archive, verbose=True, on_line=emit)
+    count = list_members(archive, verbose=True, on_line=emit)[0]
     return count

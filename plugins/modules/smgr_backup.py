@@ -456,7 +456,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils import _runner  # noqa: F401 - shipped for the runner
+from ansible_collections.smgr.server_manager.plugins.module_utils import _runner
 from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import read_bytes, remove_file, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
     HAS_YAML,
@@ -474,7 +474,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
     validate_settings,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import runner_bytes
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import collect_sources, runner_bytes
 
 CONFIG_MODE = 0o600
 RUNNER_MODE = 0o755
@@ -577,7 +577,7 @@ def desired_files(params, settings, existing_jobs):
         if raw.get("type") is None:
             raise SmgrError("is required with state present", job=raw.get("name"), field="type")
     jobs = validate_jobs(present, settings.backup_root)
-    names = [raw["name"] for _, raw in requested]
+    names = [raw["name"] for _state, raw in requested]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise SmgrError("is listed twice", job=duplicates[0], field="name")
@@ -752,7 +752,9 @@ def main():
             raise SmgrError(f"run_now names job {target!r}, which is neither in this task nor on the host")
         if params["install_runner"]:
             interpreter = params["runner_interpreter"] or sys.executable
-            files[runner_path] = (runner_bytes(interpreter), RUNNER_MODE)
+            # The runner is _runner and what it imports: imported above, so AnsiballZ ships all of it.
+            sources = collect_sources(_runner.__name__.rsplit(".", 1)[1])
+            files[runner_path] = (runner_bytes(interpreter, sources), RUNNER_MODE)
         changes = plan_changes(files)
     except SmgrError as exc:
         module.fail_json(msg=str(exc))

@@ -262,6 +262,8 @@ notification:
       sample: smtp.example.com:587 (starttls)
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import remove_file, write_atomic
@@ -366,6 +368,7 @@ def apply(module: AnsibleModule, result: dict) -> None:
     params = module.params
     path = params["path"]
     state = read_file_state(path)
+    owner = desired_owner()
     if params["state"] == "absent":
         check_send_request(params, enabled=False)
         plan = plan_absent(path, state)
@@ -374,8 +377,10 @@ def apply(module: AnsibleModule, result: dict) -> None:
         desired = config_from_mapping({key: params[key] for key in KEYS})
         check_send_request(params, desired.enabled)
         notification = requested_notification(params, desired)
-        plan = plan_present(path, desired, state, desired_owner())
+        plan = plan_present(path, desired, state, owner)
         result.update(config=redacted_config_dict(desired), migrated=plan.migrated)
+        if desired.ca_file and not os.path.isfile(desired.ca_file):
+            module.warn(f"ca_file {desired.ca_file} does not exist on this host: sending will fail until it does")
     for warning in plan.warnings:
         module.warn(warning)
     if module._diff:
@@ -384,8 +389,7 @@ def apply(module: AnsibleModule, result: dict) -> None:
         if plan.content is None:
             remove_file(path)
         else:
-            uid, gid = desired_owner()
-            write_atomic(path, plan.content.encode("utf-8"), FILE_MODE, uid, gid)
+            write_atomic(path, plan.content.encode("utf-8"), FILE_MODE, *owner)
     result["changed"] = plan.changed
     if desired is not None and notification is not None:
         result.update(sending_result(desired, notification, module.check_mode))

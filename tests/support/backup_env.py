@@ -245,7 +245,7 @@ class Sshd:
         self.process = subprocess.Popen(
             ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        for _ in range(200):
+        for _attempt in range(200):
             if self.process.poll() is not None:
                 raise RuntimeError(f"sshd exited with {self.process.returncode}")
             try:

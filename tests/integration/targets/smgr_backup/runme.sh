@@ -11,8 +11,8 @@ work=$(mktemp -d /tmp/smgr-itest-backup.XXXXXX)
 sshd_pid=""
 smtp_pid=""
 cleanup() {
-    [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
-    [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null || true
+    if [ -n "$sshd_pid" ]; then kill "$sshd_pid" 2>/dev/null || true; fi
+    if [ -n "$smtp_pid" ]; then kill "$smtp_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

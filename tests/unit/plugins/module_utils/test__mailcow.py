@@ -62,7 +62,7 @@ def test_selected_components_only(tmp_path):
     ],
 )
 def test_silent_failures_are_caught(tmp_path, mode, expected):
-    prefix, _ = setup_job(tmp_path, mode)
+    prefix = setup_job(tmp_path, mode)[0]
     result = json.loads(prefix.run("--json", "backup", "mail", check=1).stdout)
     assert expected in result["error"]
     assert prefix.archives("mail") == []
@@ -70,7 +70,7 @@ def test_silent_failures_are_caught(tmp_path, mode, expected):
 
 
 def test_timeout_stops_the_script(tmp_path):
-    prefix, _ = setup_job(tmp_path, "hang", timeout=1)
+    prefix = setup_job(tmp_path, "hang", timeout=1)[0]
     result = json.loads(prefix.run("--json", "backup", "mail", check=1).stdout)
     assert "did not finish within 1s and was stopped" in result["error"]
 

@@ -454,3 +454,13 @@ def test_the_result_dict_shows_a_marker_for_the_password():
     assert shown["smtp_password"] == "********"
     assert shown["to_emails"] == ["admin@example.com"]
     assert set(shown) == set(nc.KEYS)
+
+
+def test_a_binary_file_is_replaced_and_not_shown():
+    desired = nc.config_from_mapping(enabled())
+    state = nc.FileState("", 0o600, 0, 0, undecodable=True)
+    plan = nc.plan_present("/c/n.yaml", desired, state, OWNER)
+    assert plan.changed
+    assert plan.diff[0]["before"] == "# (content not shown: not UTF-8 text)\n"
+    assert plan.warnings == ("replacing an invalid file: /c/n.yaml: not UTF-8 text",)
+    assert nc.plan_absent("/c/n.yaml", state).diff[0]["before"] == "# (content not shown: not UTF-8 text)\n"

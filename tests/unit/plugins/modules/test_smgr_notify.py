@@ -375,3 +375,9 @@ def test_a_failed_send_fails_with_the_cause(path, smtp_server, mode, change, cau
 def test_server_down_is_named(path):
     args = options(path, smtp_server="127.0.0.1", smtp_port=unused_port(), smtp_timeout=5, send_test=True)
     assert "connection refused" in fail(args)["msg"]
+
+
+def test_a_missing_ca_file_is_a_warning(path, tmp_path):
+    ca_file = tmp_path / "missing-ca.pem"
+    assert run(options(path, ca_file=str(ca_file)))["changed"]
+    assert warnings() == (f"ca_file {ca_file} does not exist on this host: sending will fail until it does",)
