@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 
@@ -54,10 +55,8 @@ def write_atomic(path: str, data: bytes, mode: int, uid: int | None = None, gid:
             os.fsync(handle.fileno())
         os.rename(tmp_path, path)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp_path)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
             raise SmgrError(f"cannot write {path}: {exc.strerror}") from exc
         raise

@@ -21,7 +21,7 @@ description:
     previous run still holds its lock (C(flock -n) on C(<lock_dir>/<name>.lock)).
   - Invalid input fails before anything is written, with a message naming the job and the field.
 author:
-  - Server Manager maintainers
+  - Server Manager maintainers (@smgr)
 extends_documentation_fragment:
   - smgr.server_manager.attributes
   - smgr.server_manager.schedule_target

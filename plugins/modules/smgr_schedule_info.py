@@ -16,7 +16,7 @@ description:
   - Also counts the lines it leaves alone (entries of the user's crontab outside the block, hand edits of the owned
     file).
 author:
-  - Server Manager maintainers
+  - Server Manager maintainers (@smgr)
 extends_documentation_fragment:
   - smgr.server_manager.attributes
   - smgr.server_manager.attributes.INFO_MODULE

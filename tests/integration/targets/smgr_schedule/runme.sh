@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 id smgr-itest >/dev/null 2>&1 || useradd --create-home --shell /bin/sh smgr-itest
 
-export ANSIBLE_ROLES_PATH= ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 python=$(command -v python3)
 run() { ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$python" -e "work=$work" "$@"; }
 
