@@ -93,21 +93,9 @@ MACROS = {
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # English on purpose: calendar.day_name follows the process locale
-MONTH_TITLES = tuple(
-    [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ]
+MONTH_TITLES = (
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
 )
 DAY_TITLES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
@@ -230,7 +218,9 @@ def cron_times(expression: str, job: str | None = None) -> CronTimes:
     text = _checked_text(expression, job)
     words = text.split()
     if len(words) == 1:
-        text = _named_schedule(words[0], job, allow_reboot=False)
+        text = _named_schedule(words[0], job, allow_reboot=True)
+        if text == REBOOT:
+            raise _error("'@reboot' runs at system boot and has no times to compute", job)
         words = text.split()
     if len(words) != 5:
         raise _error(_field_count_problem(text, len(words)), job)
@@ -264,8 +254,9 @@ def describe_fallback(expression: str) -> str:
         clock = f"At {int(hour):02d}:{int(minute):02d}"
         if (dom, month) == ("*", "*") and dow == "*":
             return clock
-        if (dom, month) == ("*", "*") and _weekday_number(dow) is not None:
-            return f"{clock}, only on {DAY_TITLES[_weekday_number(dow)]}"
+        weekday = _weekday_number(dow)
+        if (dom, month) == ("*", "*") and weekday is not None:
+            return f"{clock}, only on {DAY_TITLES[weekday]}"
         if _is_number(dom) and dow == "*" and month == "*":
             return f"{clock}, on day {int(dom)} of the month"
         if _is_number(dom) and dow == "*" and _month_number(month) is not None:
@@ -442,7 +433,7 @@ def _parse_item(
         problem = f"{written!r} is not a value, range, step or H form (H ranges are written H(a-b))"
         raise _field_error(spec, word, problem, job)
     base, step_text = match.group("base"), match.group("step")
-    step = None if step_text is None else int(step_text)
+    step = None if step_text is None else _number(step_text)
     if step == 0:
         raise _field_error(spec, word, "step 0 is not allowed, a step is 1 or more", job)
     if base == "h" or match.group("hlow") is not None:
@@ -491,11 +482,23 @@ def _hashed(
     return f"{start}-{high}/{step}", _span(start, high, step)
 
 
+_TOO_BIG = 10**9
+
+
+def _number(digits: str) -> int:
+    """The number written; a very long one stands for 'too big' (int() refuses 4300+ digits)."""
+    return int(digits) if len(digits) <= 9 else _TOO_BIG
+
+
+def _shown(number: int) -> str:
+    return "of more than 9 digits" if number == _TOO_BIG else str(number)
+
+
 def _value(text: str, spec: CronField, word: str, job: str | None) -> int:
     if text.isdigit():
-        value = int(text)
+        value = _number(text)
         if not spec.low <= value <= spec.high:
-            raise _field_error(spec, word, f"value {value} is out of range {spec.low}-{spec.high}", job)
+            raise _field_error(spec, word, f"value {_shown(value)} is out of range {spec.low}-{spec.high}", job)
         return value
     if text in spec.names:
         return spec.names.index(text) + spec.name_base
@@ -525,7 +528,7 @@ def _check_order(low: int, high: int, spec: CronField, word: str, job: str | Non
 def _check_step(step: int, low: int, high: int, spec: CronField, word: str, job: str | None) -> None:
     if step > high - low:
         raise _field_error(
-            spec, word, f"step {step} is larger than its range {low}-{high}: it would select only {low}", job
+            spec, word, f"step {_shown(step)} is larger than its range {low}-{high}: it would select only {low}", job
         )
 
 

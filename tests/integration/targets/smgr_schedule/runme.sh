@@ -21,11 +21,8 @@ export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 python=$(command -v python3)
 run() { ansible-playbook -i localhost, -c local -e "ansible_python_interpreter=$python" -e "work=$work" "$@"; }
 
-run converge.yml
-run crontab_user.yml
-run info.yml
-
-# The real daemon runs what smgr_schedule wrote: a `* * * * *` job with % and a pipe.
+# The real daemon runs what smgr_schedule wrote: a `* * * * *` job with % and a pipe. It is written
+# first so that the wait for the next minute boundary overlaps the other tests.
 run daemon_setup.yml
 if pgrep -x cron >/dev/null; then
     echo "a cron daemon is already running; using it" >&2
@@ -33,6 +30,11 @@ else
     /usr/sbin/cron -f -L 15 &
     cron_pid=$!
 fi
+
+run converge.yml
+run crontab_user.yml
+run info.yml
+
 # Debian cron rereads /etc/cron.d every minute; the job is due at the next minute boundary or the one after.
 for _ in $(seq 1 150); do
     [ -s "$work/daemon-out.txt" ] && break

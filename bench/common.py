@@ -1,0 +1,243 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared pieces of the bench: settings, rows of the table, timing and process measurement."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+COLLECTIONS = ROOT / ".build" / "collections"
+VENV_BIN = Path(sys.executable).parent
+MIB = 1024 * 1024
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr; stdout carries only the table."""
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Input sizes: the issue's in a full run, small ones with BENCH_QUICK=1 (smoke mode)."""
+
+    quick: bool
+    tree_bytes: int  # B4-B6 and the large B7 tree
+    small_tree_bytes: int  # the small B7 tree
+    schedule_jobs: int  # B3
+    cleanup_archives: int  # B8, in total
+    cleanup_jobs: int
+    fleet_sizes: Sequence[int]  # B1/B2
+    repeats: int  # timed repetitions of the fast rows (the minimum is reported)
+
+    @classmethod
+    def from_env(cls, environ: Dict[str, str]) -> Settings:
+        if environ.get("BENCH_QUICK", "0") not in ("", "0"):
+            return cls(
+                quick=True,
+                tree_bytes=24 * MIB,
+                small_tree_bytes=8 * MIB,
+                schedule_jobs=20,
+                cleanup_archives=2_000,
+                cleanup_jobs=10,
+                fleet_sizes=(2, 3),
+                repeats=1,
+            )
+        return cls(
+            quick=False,
+            tree_bytes=1024 * MIB,
+            small_tree_bytes=200 * MIB,
+            schedule_jobs=200,
+            cleanup_archives=100_000,
+            cleanup_jobs=50,
+            fleet_sizes=(10, 30),
+            repeats=3,
+        )
+
+
+@dataclass
+class Row:
+    """One line of the table. ``ratio`` is expressed in the unit of ``target``; ``met`` is None for report-only rows."""
+
+    key: str
+    what: str
+    ours: str
+    baseline: str
+    ratio: str
+    target: str
+    met: Optional[bool]
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        if self.met is None:
+            return "reported"
+        return "met" if self.met else "**missed**"
+
+
+def failed_row(key: str, what: str, target: str, error: str) -> Row:
+    return Row(key, what, "error", "error", "-", target, False, [error])
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    header = "| # | what | ours | baseline | ratio | target | verdict |\n|---|---|---|---|---|---|---|\n"
+    body = "".join(
+        f"| {row.key} | {row.what} | {row.ours} | {row.baseline} | {row.ratio} | {row.target} | {row.verdict} |\n"
+        for row in rows
+    )
+    return header + body
+
+
+def seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
+
+
+def mib(value: float) -> str:
+    return f"{value / MIB:.1f} MiB"
+
+
+def throughput(size: int, elapsed: float) -> str:
+    return f"{size / MIB / elapsed:.0f} MiB/s"
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run(
+    command: Sequence[str],
+    env: Optional[Dict[str, str]] = None,
+    cwd: Optional[Path] = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    completed = subprocess.run(
+        list(command),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=str(cwd) if cwd else None,
+        check=False,
+    )
+    if check and completed.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} exited {completed.returncode}:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        )
+    return completed
+
+
+def timed(
+    command: Sequence[str], env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None, check: bool = True
+) -> float:
+    """Wall time of one run of ``command``, in seconds."""
+    started = time.perf_counter()
+    run(command, env=env, cwd=cwd, check=check)
+    return time.perf_counter() - started
+
+
+def best_of(repeats: int, *actions: Callable[[], float], between: Optional[Callable[[], None]] = None) -> List[float]:
+    """Run the actions alternately ``repeats`` times (so a burst of load hits each alike); minimum time of each."""
+    best = [float("inf")] * len(actions)
+    for _ in range(repeats):
+        for index, action in enumerate(actions):
+            best[index] = min(best[index], action())
+            if between is not None:
+                between()
+    return best
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _children(pid: int) -> List[int]:
+    found: List[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                found.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _tree(pid: int) -> List[int]:
+    """``pid`` and all its descendants (through /proc/PID/task/TID/children)."""
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(_children(current))
+    return found
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class MemoryResult:
+    elapsed: float
+    tree_peak: int  # largest sum of the RSS of every process of the tree, sampled
+    largest_process: int  # ru_maxrss of the largest single process (kernel accounting, exact)
+    returncode: int
+    peak_processes: List[str] = field(default_factory=list)
+
+
+def measure_memory(command: Sequence[str], env: Optional[Dict[str, str]] = None, interval: float = 0.02) -> MemoryResult:
+    """Run ``command``; sample the summed RSS of its whole process tree every ``interval`` seconds and read the
+    kernel's maximum RSS of the largest process from wait4()."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+    peak = {"sum": 0, "who": []}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            pids = _tree(process.pid)
+            sizes = [(pid, _rss_bytes(pid)) for pid in pids]
+            total = sum(size for _pid, size in sizes)
+            if total > peak["sum"]:
+                peak["sum"] = total
+                peak["who"] = [f"{_comm(pid)} {size / MIB:.1f} MiB" for pid, size in sizes if size]
+            done.wait(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return MemoryResult(elapsed, peak["sum"], usage.ru_maxrss * 1024, process.returncode, peak["who"])
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "?"
