@@ -405,8 +405,8 @@ def _parse_field(word: str, spec: CronField, hasher: _Hasher | None, job: str | 
     if len(items) > 1 and "*" in items:
         raise _field_error(spec, word, "'*' already means every value and cannot be part of a list", job)
     parsed = [_parse_item(item, index, spec, hasher, word, job) for index, item in enumerate(items)]
-    values = frozenset(value for _, item_values in parsed for value in item_values)
-    return ParsedField(",".join(item_text for item_text, _ in parsed), values)
+    values = frozenset(value for _item_text, item_values in parsed for value in item_values)
+    return ParsedField(",".join(item_text for item_text, _item_values in parsed), values)
 
 
 def _check_characters(word: str, text: str, spec: CronField, job: str | None) -> None:
@@ -595,7 +595,7 @@ def _croniter_form(times: CronTimes) -> str:
     every_day = times.weekdays == frozenset(range(7)) or times.days == frozenset(range(1, 32))
     if not (times.day_or and every_day):
         return times.expression
-    minute, hour, _, month, _ = times.expression.split()
+    minute, hour, _dom, month, _dow = times.expression.split()
     return f"{minute} {hour} * {month} *"
 
 
@@ -699,7 +699,7 @@ def _iso_local(wall_clock: datetime) -> str:
     minute after the change: cron runs such jobs right after the clock jumps.
     """
     moment = wall_clock
-    for _ in range(24 * 60):
+    for _minute in range(24 * 60):
         aware = moment.astimezone()
         if aware.replace(tzinfo=None) == moment:
             return aware.isoformat(timespec="seconds")

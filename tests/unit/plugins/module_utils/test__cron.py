@@ -367,7 +367,7 @@ def test_hash_spreads_hosts_over_the_hour_and_day():
 
 def test_hash_differs_per_job_and_per_field():
     minutes_and_hours = [expand("H(0-23) H(0-23) * * *", job=f"job{number}").split()[:2] for number in range(50)]
-    assert len({minute for minute, _ in minutes_and_hours}) > 20
+    assert len({minute for minute, _hour in minutes_and_hours}) > 20
     assert any(minute != hour for minute, hour in minutes_and_hours)
 
 
@@ -491,7 +491,7 @@ def _maybe_name(spec, value: int, choice) -> str:
 def _field(spec, integer, choice) -> str:
     if integer(0, 4) == 0:
         return "*"
-    return ",".join(_field_item(spec, integer, choice) for _ in range(integer(1, 3)))
+    return ",".join(_field_item(spec, integer, choice) for _item in range(integer(1, 3)))
 
 
 @st.composite
@@ -502,7 +502,7 @@ def fields(draw, spec):
 def random_schedules(seed: int, count: int) -> list[str]:
     """Schedules from the same grammar with a seeded random: cheap in bulk."""
     rng = random.Random(seed)
-    return [" ".join(_field(spec, rng.randint, rng.choice) for spec in FIELDS) for _ in range(count)]
+    return [" ".join(_field(spec, rng.randint, rng.choice) for spec in FIELDS) for _index in range(count)]
 
 
 @st.composite
@@ -587,7 +587,7 @@ def test_day_fields_are_combined_like_vixie_cron(expression, day_or):
 def _runs_by_cron_rules(expression: str, start: datetime, count: int) -> list[datetime]:
     """Start times by brute force over days, with Vixie cron's day rule written out here."""
     times = cron_times(expression)
-    _, _, dom, _, dow = expression.split()
+    _minute, _hour, dom, _month, dow = expression.split()
     both = dom.startswith("*") or dow.startswith("*")
     minutes_of_day = sorted(hour * 60 + minute for hour in times.hours for minute in times.minutes)
     runs: list[datetime] = []
@@ -845,13 +845,13 @@ def test_collisions_of_200_jobs(local_zone):
     now = datetime(2026, 1, 1, 12, 0)
     every_minute = find_collisions({f"job{number}": "* * * * *" for number in range(200)}, now=now)
     assert len(every_minute) == 200 * 199 // 2
-    assert {when for _, _, when in every_minute} == {"2026-01-01T12:01:00+00:00"}
+    assert {when for _first, _second, when in every_minute} == {"2026-01-01T12:01:00+00:00"}
     hashed = {f"job{number}": expand("H H * * *", job=f"job{number}") for number in range(200)}
     by_time: dict[str, list[str]] = {}
     for name, expression in hashed.items():
         by_time.setdefault(expression, []).append(name)
     expected = {(a, b) for names in by_time.values() for i, a in enumerate(names) for b in names[i + 1 :]}
-    assert {(a, b) for a, b, _ in find_collisions(hashed, now=now)} == expected
+    assert {(a, b) for a, b, _when in find_collisions(hashed, now=now)} == expected
 
 
 def _croniter_starts(expression: str, start: datetime, end: datetime) -> list[datetime]:
@@ -949,7 +949,7 @@ def _restore_crontab(saved: subprocess.CompletedProcess) -> None:
 
 
 def test_crontab_accepts_every_preset_macro_and_table_entry():
-    written = [expand(schedule) for schedule in [*PRESETS, *MACROS]] + [expression for _, expression in VALID]
+    written = [expand(schedule) for schedule in [*PRESETS, *MACROS]] + [expression for _schedule, expression in VALID]
     assert "@reboot" in written
     _install_for_nobody(written)
 

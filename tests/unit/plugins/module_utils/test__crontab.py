@@ -519,7 +519,7 @@ def test_audit_line_cannot_be_forged_by_hostile_values():
     summary = {"added": ["x\n2026-01-01T00:00:00+00:00 target=/etc/passwd added=evil", "a,b"], "removed": []}
     line = audit_line(WHEN, "/etc/cron.d/smgr removed=all", summary, "me by=root")
     assert "\n" not in line
-    assert line.split(" ")[0] == "2026-11-28T10:00:00+00:00"
+    assert line.split(" ", maxsplit=1)[0] == "2026-11-28T10:00:00+00:00"
     fields = dict(part.split("=", 1) for part in line.split(" ")[1:])
     assert list(fields) == ["target", "added", "removed", "changed", "by"]
     assert fields["added"].split(",") == [
