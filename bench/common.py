@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -182,29 +182,39 @@ def _tree(pid: int) -> List[int]:
     return found
 
 
-def _rss_bytes(pid: int) -> int:
+def _memory(pid: int) -> Tuple[int, int]:
+    """(VmRSS, VmHWM) of ``pid`` in bytes: resident now, and the most it has ever been resident."""
+    rss = hwm = 0
     try:
         with open(f"/proc/{pid}/status", "rb") as handle:
             for line in handle:
                 if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith(b"VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return rss, hwm
 
 
 @dataclass
 class MemoryResult:
     elapsed: float
-    tree_peak: int  # largest sum of the RSS of every process of the tree, sampled
+    tree_bound: int  # the largest sum, over processes alive together, of each one's own peak RSS (VmHWM)
+    tree_sampled: int  # the largest sum of the current RSS of every process of the tree, as sampled
     largest_process: int  # ru_maxrss of the largest single process (kernel accounting, exact)
     returncode: int
     peak_processes: List[str] = field(default_factory=list)
 
 
-def measure_memory(command: Sequence[str], env: Optional[Dict[str, str]] = None, interval: float = 0.02) -> MemoryResult:
-    """Run ``command``; sample the summed RSS of its whole process tree every ``interval`` seconds and read the
-    kernel's maximum RSS of the largest process from wait4()."""
+def measure_memory(command: Sequence[str], env: Optional[Dict[str, str]] = None, interval: float = 0.01) -> MemoryResult:
+    """Run ``command`` and measure the memory of its whole process tree.
+
+    Every ``interval`` seconds the tree is walked; for the processes alive at that moment both the sum of their
+    current RSS and the sum of their peak RSS (VmHWM) are taken. The latter is an upper bound of what the tree
+    held at once that no sampling gap can miss (each process's own peak is exact). wait4() adds the kernel's
+    maximum RSS of the largest single process.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         list(command),
@@ -212,17 +222,17 @@ def measure_memory(command: Sequence[str], env: Optional[Dict[str, str]] = None,
         stderr=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )
-    peak = {"sum": 0, "who": []}
+    peak: Dict[str, object] = {"bound": 0, "sampled": 0, "who": []}
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            pids = _tree(process.pid)
-            sizes = [(pid, _rss_bytes(pid)) for pid in pids]
-            total = sum(size for _pid, size in sizes)
-            if total > peak["sum"]:
-                peak["sum"] = total
-                peak["who"] = [f"{_comm(pid)} {size / MIB:.1f} MiB" for pid, size in sizes if size]
+            sizes = [(pid, *_memory(pid)) for pid in _tree(process.pid)]
+            peak["sampled"] = max(int(peak["sampled"]), sum(rss for _pid, rss, _hwm in sizes))
+            bound = sum(hwm for _pid, _rss, hwm in sizes)
+            if bound > int(peak["bound"]):
+                peak["bound"] = bound
+                peak["who"] = [f"{_comm(pid)} {hwm / MIB:.1f} MiB" for pid, _rss, hwm in sizes if hwm]
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -232,7 +242,9 @@ def measure_memory(command: Sequence[str], env: Optional[Dict[str, str]] = None,
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return MemoryResult(elapsed, peak["sum"], usage.ru_maxrss * 1024, process.returncode, peak["who"])
+    return MemoryResult(
+        elapsed, int(peak["bound"]), int(peak["sampled"]), usage.ru_maxrss * 1024, process.returncode, list(peak["who"])
+    )
 
 
 def _comm(pid: int) -> str:

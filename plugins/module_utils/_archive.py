@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import re
@@ -29,6 +30,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._errors import
 CHUNK = 1024 * 1024
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 TIMESTAMP_RE = r"(?P<stamp>[0-9]{8}T[0-9]{6}Z)"
+_TIMESTAMP_DIGITS = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 SUFFIXES = {".tar.zst": "zstd", ".tar.gz": "gzip"}
 PARTIAL_SUFFIX = ".partial"
 SIDECAR_SUFFIX = ".sha256"
@@ -62,7 +64,26 @@ def format_timestamp(when: datetime) -> str:
 
 
 def parse_timestamp(stamp: str) -> datetime:
-    return datetime.strptime(stamp, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    """``20260101T020000Z`` as an aware UTC datetime; ValueError when it is not one."""
+    if not _TIMESTAMP_DIGITS.fullmatch(stamp):
+        raise ValueError(f"not a UTC timestamp of the form {TIMESTAMP_FORMAT}: {stamp!r}")
+    return _stamp_datetime(stamp)
+
+
+def _stamp_datetime(stamp: str) -> datetime:
+    """The datetime of 15 digits already matched by ``TIMESTAMP_RE``; ValueError for a date that does not exist.
+
+    Built from the digits, not with ``strptime`` (about 10 µs a call, most of ``smgr cleanup``'s time over
+    100,000 archives; see docs/performance.md, B8)."""
+    return datetime(
+        int(stamp[0:4]),
+        int(stamp[4:6]),
+        int(stamp[6:8]),
+        int(stamp[9:11]),
+        int(stamp[11:13]),
+        int(stamp[13:15]),
+        tzinfo=timezone.utc,
+    )
 
 
 def archive_name(host: str, job: str, when: datetime, compression: str) -> str:
@@ -71,6 +92,7 @@ def archive_name(host: str, job: str, when: datetime, compression: str) -> str:
     return f"{host}-{job}-{format_timestamp(when)}{suffix}"
 
 
+@functools.lru_cache(maxsize=256)
 def archive_name_pattern(host: str, job: str) -> re.Pattern[str]:
     """Matches exactly this host's archives of this job: the timestamp is digits, so job ``web`` never matches
     ``web-data``'s archives."""
@@ -83,7 +105,7 @@ def parse_archive_name(name: str, host: str, job: str) -> Optional[Tuple[datetim
     if not match:
         return None
     try:
-        when = parse_timestamp(match.group("stamp"))
+        when = _stamp_datetime(match.group("stamp"))
     except ValueError:
         return None
     return when, SUFFIXES[match.group("suffix")]

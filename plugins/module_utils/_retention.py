@@ -21,10 +21,13 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._archive import (
     SIDECAR_SUFFIX,
+    SUFFIXES,
     parse_archive_name,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import Retention
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+
+_ARCHIVE_SUFFIXES = tuple(SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,28 @@ def _scan_fd(fd: int, host: str, job: str) -> List[ArchiveRecord]:
     return records
 
 
+def _scan_fd_unsized(fd: int, host: str, job: str) -> List[ArchiveRecord]:
+    """Like :func:`_scan_fd` without a ``stat`` per file (sizes are 0): the type comes from the directory entry
+    (``scandir`` falls back to ``lstat`` where the file system does not report it). Retention only needs names
+    and times; it reads each file's type and size again right before removing it, so keeping thousands of
+    archives costs no system call each (see docs/performance.md, B8)."""
+    records = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            if not entry.name.endswith(_ARCHIVE_SUFFIXES):  # sidecars and the rest: no parsing
+                continue
+            parsed = parse_archive_name(entry.name, host, job)
+            if parsed is not None and entry.is_file(follow_symlinks=False):
+                records.append(ArchiveRecord(entry.name, parsed[0], 0, 0, parsed[1]))
+    records.sort(key=lambda record: (record.time, record.name), reverse=True)
+    return records
+
+
+def _regular_size(fd: int, name: str) -> int:
+    info = _lstat(fd, name)
+    return info.st_size if info is not None and stat.S_ISREG(info.st_mode) else 0
+
+
 def _unlink_regular(fd: int, name: str) -> int:
     """Unlink ``name`` relative to the open directory when it is (still) a regular file; return bytes freed."""
     info = _lstat(fd, name)
@@ -147,14 +172,14 @@ def apply_retention(
     if fd < 0:
         return CleanupResult(kept=[], removed=[], freed_bytes=0, dry_run=dry_run)
     try:
-        records = _scan_fd(fd, host, job)
+        records = _scan_fd_unsized(fd, host, job)
         removals = select_removals(records, policy, now)
         removed_names = {record.name for record in removals}
         freed = 0
         removed: List[str] = []
         for record in removals:
             if dry_run:
-                freed += record.bytes_on_disk
+                freed += _regular_size(fd, record.name) + _regular_size(fd, record.name + SIDECAR_SUFFIX)
                 removed.append(record.name)
                 continue
             try:

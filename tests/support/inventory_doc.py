@@ -61,7 +61,12 @@ class Variable:
 
 def render_value(value: Any) -> str:
     """A default as one line of YAML flow style (what the docs show in code spans)."""
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False).strip().removesuffix("...").strip()
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False)
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def type_of(option: Dict[str, Any]) -> str:
@@ -135,7 +140,9 @@ def compare(variables: Dict[str, Variable], rows: Dict[str, DocRow], defaults: D
             problems.append(f"{name}: documented type {row.type!r}, argument_specs.yml says {variable.type!r}")
         if row.default in (REQUIRED, NO_DEFAULT):
             if row.default != variable.default_cell():
-                problems.append(f"{name}: documented default {row.default!r}, argument_specs.yml: {variable.default_cell()}")
+                problems.append(
+                    f"{name}: documented default {row.default!r}, argument_specs.yml: {variable.default_cell()}"
+                )
             continue
         try:
             documented = parse_default_cell(row.default)
@@ -163,7 +170,7 @@ def table_rows(variables: Dict[str, Variable]) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--rows", action="store_true", help="print the table rows the specification implies")
     args = parser.parse_args(argv)
     variables = spec_variables()
@@ -175,7 +182,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} difference(s) between docs/inventory.md, argument_specs.yml and defaults", file=sys.stderr)
+        print(
+            f"{len(problems)} difference(s) between docs/inventory.md, argument_specs.yml and defaults", file=sys.stderr
+        )
         return 1
     print(f"docs/inventory.md documents all {len(variables)} variables of argument_specs.yml; defaults agree")
     return 0

@@ -57,7 +57,9 @@ def _problems(rows, defaults=None):
 
 
 def test_an_undocumented_variable_is_reported(tmp_path):
-    rows = _doc_with(tmp_path, lambda text: "\n".join(l for l in text.splitlines() if "`smgr_lock_dir`" not in l))
+    rows = _doc_with(
+        tmp_path, lambda text: "\n".join(line for line in text.splitlines() if "`smgr_lock_dir`" not in line)
+    )
     assert _problems(rows) == ["smgr_lock_dir: in argument_specs.yml, not documented in docs/inventory.md"]
 
 
@@ -70,7 +72,9 @@ def test_a_documented_variable_missing_from_the_spec_is_reported(tmp_path):
 def test_a_wrong_type_or_default_is_reported(tmp_path):
     def edit(text):
         text = text.replace("| `smgr_schedule_backups` | int | `5` |", "| `smgr_schedule_backups` | str | `7` |")
-        return text.replace("| `smgr_schedules.<name>.command` | str | required |", "| `smgr_schedules.<name>.command` | str | - |")
+        return text.replace(
+            "| `smgr_schedules.<name>.command` | str | required |", "| `smgr_schedules.<name>.command` | str | - |"
+        )
 
     problems = _problems(_doc_with(tmp_path, edit))
     assert problems == [
