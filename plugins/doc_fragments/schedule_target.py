@@ -26,7 +26,7 @@ options:
     type: str
   next_runs:
     description:
-      - How many next run times to return per job, computed in the host's local time zone.
+      - How many next run times to return per job (0 to 100), computed in the host's local time zone.
     type: int
     default: 3
 """

@@ -24,6 +24,7 @@ import html
 import smtplib
 import socket
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -37,6 +38,7 @@ SUCCESS = "success"
 FAILURE = "failure"
 ALWAYS = "always"
 PRODUCT = "Server Manager"
+_LINE_BREAKING = ("Cc", "Zl", "Zp")
 _COLOURS = {SUCCESS: "#1e7e34", FAILURE: "#b02a37", "warning": "#b35c00", "info": "#0b5ed7"}
 
 
@@ -145,8 +147,9 @@ def now_local() -> datetime:
 
 
 def one_line(text: str) -> str:
-    """``text`` safe for a header: control characters (CR, LF, tab ...) become spaces."""
-    return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text).strip()
+    """``text`` safe for a header: control characters (CR, LF, tab, NEL ...) and the Unicode line and paragraph
+    separators (U+2028, U+2029) become spaces: the e-mail library refuses all of them in a header."""
+    return "".join(" " if unicodedata.category(char) in _LINE_BREAKING else char for char in text).strip()
 
 
 def format_time(moment: datetime) -> str:

@@ -53,6 +53,9 @@ CRON_FILE_MODE = 0o644
 AUDIT_LOG_MODE = 0o640
 LOG_DIR_MODE = 0o750
 COLLISION_WINDOW_DAYS = 7
+# The most next run times a module computes per job: enough for any report, and far from croniter's year-9999
+# limit even for a job that runs once every eight years (29 February on a Monday ...).
+MAX_NEXT_RUNS = 100
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,13 @@ def append_audit_line(path: str, line: str) -> None:
             os.close(fd)
     except OSError as exc:
         raise SmgrError(f"cannot append to {path}: {exc.strerror}", field="audit_log") from exc
+
+
+def check_next_runs(count: int) -> int:
+    """Return ``count`` if it is a number of next run times the modules compute (0 to MAX_NEXT_RUNS), else raise."""
+    if not 0 <= count <= MAX_NEXT_RUNS:
+        raise SmgrError(f"must be from 0 to {MAX_NEXT_RUNS}, got {count}", field="next_runs")
+    return count
 
 
 def job_report(job: CronJob, next_run_count: int, now: datetime | None = None) -> dict:

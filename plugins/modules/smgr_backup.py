@@ -457,6 +457,7 @@ import sys
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils import _runner
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_scalar_sub_options
 from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import read_bytes, remove_file, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
     HAS_YAML,
@@ -730,11 +731,15 @@ def run_backup_now(module, runner_path, config_dir, job_name):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        mutually_exclusive=[("jobs", "name")],
-    )
+    try:
+        module = AnsibleModule(
+            argument_spec=argument_spec(),
+            supports_check_mode=True,
+            mutually_exclusive=[("jobs", "name")],
+        )
+    except TypeError:
+        fail_on_scalar_sub_options(AnsibleModule, argument_spec())
+        raise
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     params = module.params

@@ -266,6 +266,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_scalar_sub_options
 from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import remove_file, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._mail import (
@@ -396,7 +397,11 @@ def apply(module: AnsibleModule, result: dict) -> None:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    except TypeError:
+        fail_on_scalar_sub_options(AnsibleModule, ARGUMENT_SPEC)
+        raise
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     result = dict(changed=False, path=module.params["path"], sent=False)

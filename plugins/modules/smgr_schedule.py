@@ -284,6 +284,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_scalar_sub_options
 from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
 from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import DEFAULT_ENV
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
@@ -291,6 +292,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule impo
     CRON_FILE_MODE,
     JobRequest,
     apply,
+    check_next_runs,
     collision_warnings,
     default_hash_seed,
     job_report,
@@ -350,21 +352,25 @@ def diff_of(change, mode: int) -> list[dict]:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[("name", "jobs")],
-        required_one_of=[("name", "jobs")],
-        supports_check_mode=True,
-    )
+    try:
+        module = AnsibleModule(
+            argument_spec=argument_spec(),
+            mutually_exclusive=[("name", "jobs")],
+            required_one_of=[("name", "jobs")],
+            supports_check_mode=True,
+        )
+    except TypeError:
+        fail_on_scalar_sub_options(AnsibleModule, argument_spec())
+        raise
     if not HAS_CRONITER:
         module.fail_json(msg=missing_required_lib("croniter"), exception=CRONITER_IMPORT_ERROR)
     params = module.params
     if params["exclusive"] and params["jobs"] is None:
         module.fail_json(msg="exclusive: needs jobs (the whole set); a single job cannot be exclusive")
-    for option in ("next_runs", "backup"):
-        if params[option] < 0:
-            module.fail_json(msg=f"{option}: must be 0 or more, got {params[option]}")
+    if params["backup"] < 0:
+        module.fail_json(msg=f"backup: must be 0 or more, got {params['backup']}")
     try:
+        check_next_runs(params["next_runs"])
         target = target_from(params["cron_file"], params["crontab_user"])
         change = plan(
             target,

@@ -109,6 +109,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import (
+    check_next_runs,
     current_jobs,
     job_report,
     read_target,
@@ -127,9 +128,8 @@ def main() -> None:
     )
     if not HAS_CRONITER:
         module.fail_json(msg=missing_required_lib("croniter"), exception=CRONITER_IMPORT_ERROR)
-    if module.params["next_runs"] < 0:
-        module.fail_json(msg=f"next_runs: must be 0 or more, got {module.params['next_runs']}")
     try:
+        check_next_runs(module.params["next_runs"])
         target = target_from(module.params["cron_file"], module.params["crontab_user"])
         text, exists, _mode = read_target(target)
         jobs, _env, _unmanaged, foreign = current_jobs(target, text)

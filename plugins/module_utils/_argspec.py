@@ -1,0 +1,51 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A guard around ansible-core's argument validation for options with sub-options.
+
+ansible-core (2.19, and devel at the time of writing) looks up fallbacks in the value of an option with
+``options`` before it checks that the value is a mapping, so ``jobs: [5]``, ``retention: 30`` or
+``send: true`` end in ``TypeError: argument of type 'int' is not iterable``: a Python traceback instead of a
+message. :func:`fail_on_scalar_sub_options` turns that into the failure it should have been.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Mapping
+
+_SCALARS = (bool, int, float, type(None))
+
+
+def scalar_sub_options(argument_spec: Mapping[str, Any], params: Any, prefix: str = "") -> List[str]:
+    """Where ``params`` holds a number, a boolean or null in place of a mapping of sub-options
+    (``jobs[1]``, ``jobs[0].retention``)."""
+    found: List[str] = []
+    if not isinstance(params, dict):
+        return found
+    for name, spec in argument_spec.items():
+        options = spec.get("options")
+        value = params.get(name)
+        if not options or value is None:
+            continue
+        elements = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, element in elements:
+            where = f"{prefix}{name}" if index is None else f"{prefix}{name}[{index}]"
+            if isinstance(element, _SCALARS):
+                found.append(where)
+            elif isinstance(element, dict):
+                found.extend(scalar_sub_options(options, element, where + "."))
+    return found
+
+
+def loose_spec(argument_spec: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """The same option names, any value accepted, ``no_log`` kept: enough to read the arguments and fail."""
+    return {name: {"type": "raw", "no_log": bool(spec.get("no_log", False))} for name, spec in argument_spec.items()}
+
+
+def fail_on_scalar_sub_options(module_class: Callable[..., Any], argument_spec: Mapping[str, Any]) -> None:
+    """Called when constructing the module raised TypeError: fail with a message if ansible-core's sub-option
+    bug was the cause (``module_class`` is AnsibleModule); otherwise return and let the caller re-raise."""
+    module = module_class(argument_spec=loose_spec(argument_spec), supports_check_mode=True)
+    found = scalar_sub_options(argument_spec, module.params)
+    if found:
+        module.fail_json(msg=f"{', '.join(found)}: must be a mapping of options (or a list of them), not a scalar")
