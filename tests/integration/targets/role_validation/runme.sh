@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Bad inventory fails on the controller, naming the variable, before anything on the host is touched.
+# Each case applies smgr.server_manager.site to localhost under an empty prefix and asserts that the run
+# fails with the expected text and that the prefix is still empty. Run by `make integration`.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+work=$(mktemp -d /tmp/smgr-itest-validation.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+python=$(command -v python3)
+failures=0
+
+# case name | extra vars (JSON) | text the failure must contain
+while IFS='|' read -r name vars expected; do
+    [ -n "$name" ] || continue
+    prefix="$work/$name"
+    mkdir -p "$prefix"
+    out="$work/$name.out"
+    if ansible-playbook -i localhost, -c local smgr.server_manager.site \
+        -e "ansible_python_interpreter=$python" -e "smgr_install_packages=false" \
+        -e "{\"smgr_prefix\": \"$prefix\"}" -e "$vars" >"$out" 2>&1; then
+        echo "FAIL $name: the run succeeded" >&2
+        failures=$((failures + 1))
+    elif ! grep -qF -- "$expected" "$out"; then
+        echo "FAIL $name: the failure does not say '$expected':" >&2
+        grep -E 'fatal|ERROR|msg' "$out" | head -5 >&2
+        failures=$((failures + 1))
+    elif [ -n "$(ls -A "$prefix")" ]; then
+        echo "FAIL $name: files were written under the prefix: $(find "$prefix" | head -5)" >&2
+        failures=$((failures + 1))
+    else
+        echo "ok   $name"
+    fi
+done <<'CASES'
+typo-in-job-key|{"smgr_backups": {"web": {"type": "paths", "paths": ["/srv"], "shedule": "daily_2am"}}}|shedule
+bad-type|{"smgr_backups": {"web": {"type": "tarball", "paths": ["/srv"], "schedule": "daily_2am"}}}|tarball
+bad-hour|{"smgr_backups": {"web": {"type": "paths", "paths": ["/srv"], "schedule": "0 25 * * *"}}}|job 'backup-web': schedule
+seconds-field|{"smgr_schedules": {"x": {"schedule": "0 0 2 * * *", "command": "true"}}}|job 'x': schedule
+unknown-preset|{"smgr_cleanup": {"enabled": true, "schedule": "daily_5am"}}|job 'cleanup': schedule
+relative-path|{"smgr_backups": {"web": {"type": "paths", "paths": ["srv/app"], "schedule": "daily_2am"}}}|paths[0]: must be an absolute path
+bad-job-name|{"smgr_backups": {"../x": {"type": "paths", "paths": ["/srv"], "schedule": "daily_2am"}}}|invalid job names
+reserved-name|{"smgr_schedules": {"cleanup": {"schedule": "hourly", "command": "true"}}}|names the role uses itself
+cron-file-dot|{"smgr_cron_file": "/etc/cron.d/smgr.conf"}|smgr_cron_file
+wrong-type|{"smgr_backups": ["nginx"]}|smgr_backups
+CASES
+
+[ "$failures" -eq 0 ] || { echo "role_validation: $failures case(s) failed" >&2; exit 1; }
+echo "role_validation integration: ok"
