@@ -31,8 +31,8 @@ lint: venv ## ruff check + format check, ansible-lint (production profile), shel
 sanity: venv ## ansible-test sanity on a copy of the git-tracked files (no ignore entries)
 	@scripts/run-sanity.sh
 
-units: venv ## pytest tests/unit
-	@rc=0; pytest tests/unit || rc=$$?; \
+units: venv ## pytest tests/unit, and the bench in smoke mode (tests/bench: BENCH_QUICK=1 bench/run)
+	@rc=0; pytest tests/unit tests/bench || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "units: no unit tests collected"; exit 0; fi; exit $$rc
 
 integration: venv ## every target in tests/integration/targets (see tests/integration/README.md)
@@ -51,7 +51,7 @@ demo: setup ## run the demo (scripts/demo.sh)
 	@if [ -x scripts/demo.sh ] || [ -f scripts/demo.sh ]; then bash scripts/demo.sh; \
 	else echo "make demo: scripts/demo.sh does not exist yet" >&2; exit 1; fi
 
-bench: setup ## run the benchmarks (bench/run)
+bench: setup ## run the benchmarks (bench/run; BENCH_QUICK=1 for the smoke mode)
 	@if [ -f bench/run ]; then bash bench/run; else echo "make bench: no bench/run yet; nothing to run"; fi
 
 clean: ## remove test and build output (keeps .venv, the collection link, caches and the test image)

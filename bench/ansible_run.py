@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from common import BENCH_DIR, COLLECTIONS, VENV_BIN, run
 
@@ -24,6 +24,11 @@ class PlaybookResult:
     failed: int
     hosts: int
     round_trips: Dict[str, int]  # module executions per host
+    tasks: List[Tuple[str, float]]  # (task name, seconds) in the order they ran
+
+    def slowest_tasks(self, count: int = 4) -> str:
+        ranked = sorted(self.tasks, key=lambda task: task[1], reverse=True)[:count]
+        return ", ".join(f"{name} {duration:.2f} s" for name, duration in ranked)
 
     @property
     def round_trips_per_host(self) -> float:
@@ -43,7 +48,7 @@ def write_local_inventory(path: Path, hosts: Dict[str, Dict[str, object]]) -> Pa
 
 
 def playbook(
-    playbook_path: Path,
+    playbook_path: Union[Path, str],
     inventory: Path,
     work: Path,
     extra_vars: Optional[Dict[str, object]] = None,
@@ -77,7 +82,7 @@ def playbook(
     wall = time.perf_counter() - started
     if completed.returncode != 0 or not stats_file.exists():
         raise RuntimeError(
-            f"ansible-playbook {playbook_path.name} exited {completed.returncode}:\n{completed.stdout[-4000:]}\n"
+            f"ansible-playbook {playbook_path} exited {completed.returncode}:\n{completed.stdout[-4000:]}\n"
             f"{completed.stderr[-2000:]}"
         )
     stats = json.loads(stats_file.read_text())
@@ -93,4 +98,5 @@ def playbook(
         failed=sum(host["failures"] + host["unreachable"] for host in hosts.values()),
         hosts=len(hosts),
         round_trips={host: trips.get(host, 0) for host in hosts},
+        tasks=[(name, duration) for name, duration in stats.get("tasks", [])],
     )

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import List, Tuple
 
 from common import (
+    MemoryResult,
     Row,
     Settings,
     best_of,
     log,
-    MemoryResult,
     measure_memory,
     mib,
     run,
@@ -138,7 +138,7 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
             f"`smgr backup` {label}, verify off",
             f"{seconds(ours_plain)} ({throughput(size, ours_plain)})",
             f"tar -I 'zstd -3 -T0': {seconds(limit)} ({throughput(size, limit)})",
-            f"{ratio:.2f} × throughput",
+            f"{ratio:.2f} x throughput",
             "≥ 0.85",
             ratio >= 0.85,
             [f"archive {mib(bench.last_size)} (ours) vs {mib(bench.limit_size)} (tar | zstd)"],
@@ -151,7 +151,7 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
             f"`smgr backup` {label}, verify on",
             seconds(ours_verified),
             f"tar -I 'zstd -3 -T0': {seconds(limit)}",
-            f"{ratio:.2f} × time",
+            f"{ratio:.2f} x time",
             "≤ 1.4",
             ratio <= 1.4,
         )
@@ -169,8 +169,8 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
             f"`smgr backup` {label}, verify on, vs `tar -czf`",
             seconds(ours_verified),
             f"tar -czf: {seconds(gzip_time)}",
-            f"{speedup:.1f}× faster",
-            "≥ 5× faster",
+            f"{speedup:.1f}x faster",
+            "≥ 5x faster",
             speedup >= 5,
             [f"tar -czf archive {mib(bench.gzip_size)}"],
         )
@@ -182,7 +182,7 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
             f"`smgr backup` {label}, verify on, vs borg",
             seconds(ours_verified),
             f"borg create zstd,3 (new repo): {seconds(borg_time)}",
-            f"{borg_ratio:.1f}× faster" if borg_ratio >= 1 else f"{1 / borg_ratio:.1f}× slower",
+            f"{borg_ratio:.1f}x faster" if borg_ratio >= 1 else f"{1 / borg_ratio:.1f}x slower",
             "report",
             None,
             [f"borg repository {mib(bench.borg_size)}"],
@@ -218,4 +218,3 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
             )
         )
     return rows
-

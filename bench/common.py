@@ -47,10 +47,10 @@ class Settings:
                 quick=True,
                 tree_bytes=24 * MIB,
                 small_tree_bytes=8 * MIB,
-                schedule_jobs=20,
+                schedule_jobs=10,
                 cleanup_archives=2_000,
                 cleanup_jobs=10,
-                fleet_sizes=(2, 3),
+                fleet_sizes=(1, 2),
                 repeats=1,
             )
         return cls(
@@ -128,9 +128,8 @@ def run(
         check=False,
     )
     if check and completed.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} exited {completed.returncode}:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
-        )
+        output = f"{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        raise RuntimeError(f"{' '.join(command)} exited {completed.returncode}:\n{output}")
     return completed
 
 
@@ -207,7 +206,9 @@ class MemoryResult:
     peak_processes: List[str] = field(default_factory=list)
 
 
-def measure_memory(command: Sequence[str], env: Optional[Dict[str, str]] = None, interval: float = 0.01) -> MemoryResult:
+def measure_memory(
+    command: Sequence[str], env: Optional[Dict[str, str]] = None, interval: float = 0.01
+) -> MemoryResult:
     """Run ``command`` and measure the memory of its whole process tree.
 
     Every ``interval`` seconds the tree is walked; for the processes alive at that moment both the sum of their

@@ -1,4 +1,112 @@
-"""B1/B2 (placeholder)."""
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""B1/B2: the example profile on a fleet of local-connection hosts, ours against the plain-playbook baseline.
+
+Ours is ``ansible-playbook smgr.server_manager.site`` with the example inventory's group_vars
+(examples/inventory/group_vars/all.yml, copied unchanged); the baseline is bench/baseline/profile.yml with the
+same inventory. Each host is ``ansible_connection: local`` with a prefix of its own, so every host writes its
+own tree; forks are Ansible's default (5). B2 is the first run into empty prefixes, B1 the run right after it,
+which must change nothing. Both sides skip package installation (``smgr_install_packages: false``; the
+baseline has no apt task): all "hosts" are this one machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
 from pathlib import Path
-def run_converge_rows(work: Path, settings):
-    raise RuntimeError("not yet")
+from typing import List, Tuple, Union
+
+from ansible_run import PlaybookResult, playbook, write_local_inventory
+from common import BENCH_DIR, ROOT, Row, Settings, log, seconds
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import runner_bytes
+
+EXAMPLE_GROUP_VARS = ROOT / "examples" / "inventory" / "group_vars" / "all.yml"
+OURS_PLAYBOOK = "smgr.server_manager.site"
+BASELINE_PLAYBOOK = BENCH_DIR / "baseline" / "profile.yml"
+
+
+def _inventory(directory: Path, prefixes: Path, hosts: int, runner: Path) -> Path:
+    """``hosts`` hosts with their own prefix, plus what makes the example run here (as scripts/demo.sh sets)."""
+    (directory / "group_vars").mkdir(parents=True)
+    shutil.copy(EXAMPLE_GROUP_VARS, directory / "group_vars" / "all.yml")
+    host_vars = {}
+    for index in range(1, hosts + 1):
+        name = f"host{index:02d}"
+        prefix = prefixes / name
+        for data in ("etc/nginx", "etc/letsencrypt", "srv/app"):
+            (prefix / data).mkdir(parents=True)
+        (prefix / "etc/nginx/nginx.conf").write_text("events {}\nhttp {}\n")
+        host_vars[name] = {
+            "smgr_prefix": str(prefix),
+            "smgr_install_packages": False,
+            "ansible_become": False,
+            "vault_smgr_smtp_password": "bench-password",
+            "bench_runner_file": str(runner),
+        }
+    return write_local_inventory(directory / "hosts.json", host_vars)
+
+
+def _converge(
+    name: str, target: Union[Path, str], inventory: Path, work: Path
+) -> Tuple[PlaybookResult, PlaybookResult]:
+    first = playbook(target, inventory, work)
+    if first.changed == 0:
+        raise RuntimeError(f"{name}: the first run changed nothing")
+    again = playbook(target, inventory, work)
+    if again.changed != 0:
+        raise RuntimeError(f"{name}: the second run changed {again.changed} task result(s); it must change nothing")
+    return first, again
+
+
+def _cell(result: PlaybookResult) -> str:
+    return f"{seconds(result.wall)}, {result.round_trips_per_host:.0f} module runs/host"
+
+
+def run_converge_rows(work: Path, settings: Settings) -> List[Row]:
+    runner = work / "smgr-runner"
+    runner.write_bytes(runner_bytes(sys.executable))
+    no_change: List[Row] = []
+    first_runs: List[Row] = []
+    for hosts in settings.fleet_sizes:
+        fleet = work / f"fleet{hosts}"
+        ours_inventory = _inventory(fleet / "ours-inventory", fleet / "ours", hosts, runner)
+        base_inventory = _inventory(fleet / "baseline-inventory", fleet / "baseline", hosts, runner)
+        log(f"B1/B2: {hosts} hosts, smgr.server_manager.site (first run, then no-change run)")
+        ours_first, ours_again = _converge("ours", OURS_PLAYBOOK, ours_inventory, fleet)
+        log(f"B1/B2: {hosts} hosts, baseline playbook (first run, then no-change run)")
+        base_first, base_again = _converge("baseline", BASELINE_PLAYBOOK, base_inventory, fleet)
+        ratio = ours_again.wall / base_again.wall
+        no_change.append(
+            Row(
+                "B1",
+                f"no-change converge of the example profile, {hosts} hosts (wall time)",
+                _cell(ours_again),
+                _cell(base_again),
+                f"{ratio:.2f} x time",
+                "≤ 0.35",
+                ratio <= 0.35,
+                [
+                    f"play time without ansible-playbook start-up: {ours_again.play:.2f} s vs {base_again.play:.2f} s",
+                    f"ours, slowest tasks: {ours_again.slowest_tasks()}",
+                    f"baseline, slowest tasks: {base_again.slowest_tasks()}",
+                ],
+            )
+        )
+        ratio = ours_first.wall / base_first.wall
+        first_runs.append(
+            Row(
+                "B2",
+                f"first converge of the example profile, {hosts} hosts (wall time)",
+                _cell(ours_first),
+                _cell(base_first),
+                f"{ratio:.2f} x time",
+                "≤ 0.5",
+                ratio <= 0.5,
+                [f"play time without ansible-playbook start-up: {ours_first.play:.2f} s vs {base_first.play:.2f} s"],
+            )
+        )
+        shutil.rmtree(fleet)
+    return no_change + first_runs

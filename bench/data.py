@@ -13,13 +13,12 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
 
 SEED = 20260101
 MIB = 1024 * 1024
 FIXED_MTIME = 1_767_225_600  # 2026-01-01T00:00:00Z: same metadata on every run
 
-_WORDS = (
+_WORDS = (  # noqa: SIM905 (a paragraph of words reads better than a 51-line list)
     "server listen location proxy_pass upstream include root index error_log access_log worker "
     "timeout buffer client header ssl certificate key cache gzip return rewrite deny allow user "
     "group path socket backend status request response database table index select insert update "

@@ -47,11 +47,11 @@ SECTIONS: List[Section] = [
         ("B2", "first converge, smaller fleet", "≤ 0.5"),
         ("B2", "first converge, larger fleet", "≤ 0.5"),
     ]),
-    ("schedule", run_schedule_rows, [("B3", "smgr_schedule, no change", "≥ 20× faster")]),
+    ("schedule", run_schedule_rows, [("B3", "smgr_schedule, no change", "≥ 20x faster")]),
     ("backup", run_backup_rows, [
         ("B4", "smgr backup, verify off", "≥ 0.85"),
         ("B5", "smgr backup, verify on", "≤ 1.4"),
-        ("B6", "smgr backup vs tar -czf", "≥ 5× faster"),
+        ("B6", "smgr backup vs tar -czf", "≥ 5x faster"),
         ("B6b", "smgr backup vs borg", "report"),
         ("B7", "peak memory, small tree", "≤ 64 MiB"),
         ("B7", "peak memory, large tree", "≤ 64 MiB"),
@@ -89,7 +89,7 @@ def machine_description(load_before: Tuple[float, float, float]) -> List[str]:
         first = (completed.stdout or completed.stderr).splitlines()[:1]
         versions.append(f"{name}: {first[0].strip() if first else 'missing'}")
     return [
-        f"CPU: {os.cpu_count()} × {cpu}; memory {memory} MiB; kernel {platform.release()}",
+        f"CPU: {os.cpu_count()} x {cpu}; memory {memory} MiB; kernel {platform.release()}",
         f"Python {platform.python_version()}; " + "; ".join(versions),
         f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}; "
         f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
@@ -123,7 +123,8 @@ def main() -> int:
             except Exception as exc:
                 errors += 1
                 log(f"section {name} failed:\n{traceback.format_exc()}")
-                rows.extend(failed_row(key, what, target, f"{type(exc).__name__}: {exc}") for key, what, target in fallback)
+                error = f"{type(exc).__name__}: {exc}"
+                rows.extend(failed_row(key, what, target, error) for key, what, target in fallback)
             finally:
                 shutil.rmtree(section_dir, ignore_errors=True)
             log(f"section {name} done in {time.monotonic() - section_started:.0f} s")

@@ -62,11 +62,11 @@ def run_schedule_rows(work: Path, settings: Settings) -> List[Row]:
             "B3",
             f"`smgr_schedule` with {len(jobs)} jobs, no change (play time; whole ansible-playbook in brackets)",
             f"{seconds(ours.play)} ({seconds(ours.wall)}), {ours.round_trips_per_host:.0f} module run(s)",
-            f"{len(jobs)} × ansible.builtin.cron: {seconds(base.play)} ({seconds(base.wall)}), "
+            f"{len(jobs)} x ansible.builtin.cron: {seconds(base.play)} ({seconds(base.wall)}), "
             f"{base.round_trips_per_host:.0f} module runs",
-            f"{speedup:.0f}× faster",
-            "≥ 20× faster",
+            f"{speedup:.0f}x faster",
+            "≥ 20x faster",
             speedup >= 20,
-            [f"whole ansible-playbook process: {base.wall / ours.wall:.1f}× faster"],
+            [f"whole ansible-playbook process: {base.wall / ours.wall:.1f}x faster"],
         )
     ]

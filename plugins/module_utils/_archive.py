@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import functools
 import hashlib
 import os
 import re
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, Callable, List, Optional, Sequence, Tuple
@@ -96,7 +98,7 @@ def archive_name(host: str, job: str, when: datetime, compression: str) -> str:
 def archive_name_pattern(host: str, job: str) -> re.Pattern[str]:
     """Matches exactly this host's archives of this job: the timestamp is digits, so job ``web`` never matches
     ``web-data``'s archives."""
-    return re.compile(rf"^{re.escape(host)}-{re.escape(job)}-{TIMESTAMP_RE}(?P<suffix>\.tar\.zst|\.tar\.gz)$")
+    return re.compile(rf"^{re.escape(host)}-{re.escape(job)}-{TIMESTAMP_RE}(?P<suffix>\.tar\.zst|\.tar\.gz)\Z")
 
 
 def parse_archive_name(name: str, host: str, job: str) -> Optional[Tuple[datetime, str]]:
@@ -125,7 +127,10 @@ def compression_of(path: str) -> str:
 
 def compressor_command(compression: str) -> List[str]:
     if compression == "zstd":
-        return ["zstd", "-q", "-c", "-T0"]
+        # -B2MiB: 2 MiB jobs per worker thread instead of zstd's default (4 x the window, 8 MiB at level 3)
+        # keeps the compressor near 25 MiB instead of 80 MiB on two cores, for under 1 % of archive size
+        # and no measurable speed (docs/performance.md, B7).
+        return ["zstd", "-q", "-c", "-T0", "-B2MiB"]
     return ["gzip", "-c"]
 
 
@@ -188,6 +193,14 @@ def _kill(processes: Sequence[subprocess.Popen]) -> None:
     for process in processes:
         with contextlib.suppress(OSError):
             process.wait()
+
+
+def _widen_pipe(fd: int) -> None:
+    """Ask Linux for a CHUNK-sized pipe buffer (default 64 KiB): the compressor keeps compressing while this
+    process writes the previous chunk. Best effort: other systems, or a lower /proc/sys/fs/pipe-max-size, keep
+    the default."""
+    with contextlib.suppress(OSError, ValueError):
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), CHUNK)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -253,7 +266,11 @@ def create_archive(
             )
             processes.append(compressor)
             tar.stdout.close()
-            for chunk in iter(lambda: compressor.stdout.read(CHUNK), b""):
+            output = compressor.stdout.fileno()
+            _widen_pipe(output)
+            # os.read returns what the pipe holds (up to CHUNK) instead of waiting for a full CHUNK, so the
+            # compressor rarely blocks on a full pipe while this process hashes and writes.
+            for chunk in iter(lambda: os.read(output, CHUNK), b""):
                 digest.update(chunk)
                 _write_all(fd, chunk)
                 size += len(chunk)
@@ -340,11 +357,36 @@ def list_members(
 
 
 def verify_archive(path: str, expected_sha256: str, compression: Optional[str] = None) -> int:
-    """Read the archive back completely: checksum, then decompression and a full tar listing. Returns members."""
-    actual = sha256_file(path)
+    """Read the archive back completely: checksum, decompression and a full tar listing. Returns members.
+
+    The checksum is computed in a thread while the decompressor and tar read the same file (hashlib releases
+    the GIL), so verifying takes about as long as the slower of the two, not their sum (docs/performance.md,
+    B5). A checksum mismatch is reported before any decompression error, as the checksum is the stronger
+    statement about the file."""
+    digests: List[str] = []
+    failures: List[BaseException] = []
+
+    def hash_file() -> None:
+        try:
+            digests.append(sha256_file(path))
+        except BaseException as exc:
+            failures.append(exc)
+
+    hasher = threading.Thread(target=hash_file, name="smgr-verify-sha256", daemon=True)
+    hasher.start()
+    try:
+        count = list_members(path, compression)[0]
+        listing_error: Optional[SmgrError] = None
+    except SmgrError as exc:
+        count, listing_error = 0, exc
+    hasher.join()  # not on other exceptions (a signal stopping the run): the daemon thread ends with the process
+    if failures:
+        raise failures[0]
+    actual = digests[0]
     if actual != expected_sha256:
         raise SmgrError(f"{os.path.basename(path)}: checksum mismatch (expected {expected_sha256}, read {actual})")
-    count = list_members(path, compression)[0]
+    if listing_error is not None:
+        raise listing_error
     if count == 0:
         raise SmgrError(f"{os.path.basename(path)}: the archive is empty")
     return count

@@ -6,7 +6,8 @@
 ansible-core (2.19, and devel at the time of writing) looks up fallbacks in the value of an option with
 ``options`` before it checks that the value is a mapping, so ``jobs: [5]``, ``retention: 30`` or
 ``send: true`` end in ``TypeError: argument of type 'int' is not iterable``: a Python traceback instead of a
-message. :func:`fail_on_scalar_sub_options` turns that into the failure it should have been.
+message; its integer check raises OverflowError for ``[9223372036854775808, null, null]``.
+:func:`fail_on_validation_crash` turns such crashes into the failure they should have been.
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ def loose_spec(argument_spec: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     return {name: {"type": "raw", "no_log": bool(spec.get("no_log", False))} for name, spec in argument_spec.items()}
 
 
-def fail_on_scalar_sub_options(module_class: Callable[..., Any], argument_spec: Mapping[str, Any]) -> None:
-    """Called when constructing the module raised TypeError: fail with a message if ansible-core's sub-option
-    bug was the cause (``module_class`` is AnsibleModule); otherwise return and let the caller re-raise."""
+def fail_on_validation_crash(module_class: Callable[..., Any], argument_spec: Mapping[str, Any], exc: Exception) -> None:
+    """Called when constructing the module raised instead of failing (``module_class`` is AnsibleModule): fail with
+    a message, naming the options when ansible-core's sub-option bug was the cause. Never returns."""
     module = module_class(argument_spec=loose_spec(argument_spec), supports_check_mode=True)
     found = scalar_sub_options(argument_spec, module.params)
     if found:
         module.fail_json(msg=f"{', '.join(found)}: must be a mapping of options (or a list of them), not a scalar")
+    module.fail_json(msg=f"the arguments could not be validated ({type(exc).__name__}: {exc}); check their types")

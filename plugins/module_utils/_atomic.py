@@ -21,6 +21,8 @@ def read_bytes(path: str) -> bytes | None:
         return None
     except OSError as exc:
         raise SmgrError(f"cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:  # a NUL byte in the path
+        raise SmgrError(f"cannot read {path!r}: {exc}") from exc
 
 
 def fsync_directory(directory: str) -> None:
@@ -32,11 +34,12 @@ def fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str, data: bytes, mode: int, uid: int | None = None, gid: int | None = None) -> None:
-    """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename, fsync directory.
+def stage_file(path: str, data: bytes, mode: int, uid: int | None = None, gid: int | None = None) -> str:
+    """Write ``data`` to a temp file beside ``path`` (fsynced, final mode and owner); return the temp file's path.
 
     The temp file is created 0600 by mkstemp and only widened to ``mode`` once
-    written, so a secret is never readable by others, not even briefly.
+    written, so a secret is never readable by others, not even briefly. Its name
+    starts with a dot and contains dots, so cron and run-parts ignore it.
     """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
@@ -53,14 +56,32 @@ def write_atomic(path: str, data: bytes, mode: int, uid: int | None = None, gid:
                 os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.rename(tmp_path, path)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_path)
+        discard_staged(tmp_path)
         if isinstance(exc, OSError):
             raise SmgrError(f"cannot write {path}: {exc.strerror}") from exc
         raise
-    fsync_directory(directory)
+    return tmp_path
+
+
+def commit_staged(tmp_path: str, path: str) -> None:
+    """Rename a staged file over ``path`` and make the rename durable."""
+    try:
+        os.rename(tmp_path, path)
+    except OSError as exc:
+        discard_staged(tmp_path)
+        raise SmgrError(f"cannot write {path}: {exc.strerror}") from exc
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+def discard_staged(tmp_path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp_path)
+
+
+def write_atomic(path: str, data: bytes, mode: int, uid: int | None = None, gid: int | None = None) -> None:
+    """Replace ``path`` with ``data``: temp file in the same directory, fsync, rename, fsync directory."""
+    commit_staged(stage_file(path, data, mode, uid, gid), path)
 
 
 def remove_file(path: str) -> bool:

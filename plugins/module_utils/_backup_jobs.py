@@ -43,9 +43,10 @@ DEFAULT_KEEP_DAYS = 30
 DEFAULT_KEEP_MIN = 3
 JOBS_SUBDIR = "backups.d"
 RUNNER_SETTINGS_FILE = "runner.yaml"
-JOB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
-SSH_OPTION_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\s\x00]+$")
+# \Z, not $: "$" also matches before a final newline, and "nginx\n" must not be a job name.
+JOB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}\Z")
+SSH_OPTION_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\s\x00]+\Z")
 REMOTE_SSH_RE = re.compile(
     r"^(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?(?P<host>[A-Za-z0-9._\[\]:-]+?):(?P<path>[^:].*)$"
 )
@@ -422,7 +423,9 @@ def _require_yaml() -> None:
 
 def render_yaml(data: Dict[str, Any]) -> bytes:
     _require_yaml()
-    body = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True, width=1000)
+    # allow_unicode=False: non-ASCII characters are written as escapes, which read back exactly; written raw,
+    # PyYAML folds a NEL (U+0085) into a space on the next load ("/srv/x\x85y" would become "/srv/x y").
+    body = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=False, width=1000)
     return (FILE_HEADER + body).encode("utf-8")
 
 
@@ -460,6 +463,8 @@ def list_job_files(config_dir: str) -> Dict[str, str]:
         return {}
     except OSError as exc:
         raise SmgrError(f"cannot list {directory}: {exc.strerror}") from exc
+    except ValueError as exc:  # a NUL byte in the path
+        raise SmgrError(f"cannot list {directory!r}: {exc}") from exc
     found = {}
     for entry in sorted(names):
         if entry.endswith(".yaml") and JOB_NAME_RE.match(entry[: -len(".yaml")]):
@@ -478,6 +483,8 @@ def load_job(config_dir: str, name: str, backup_root: str = DEFAULT_BACKUP_ROOT)
         raise SmgrError(f"no such backup job (no {path}); configured jobs: {known}", job=name) from None
     except OSError as exc:
         raise SmgrError(f"cannot read {path}: {exc.strerror}", job=name) from exc
+    except ValueError as exc:  # a NUL byte in the path
+        raise SmgrError(f"cannot read {path!r}: {exc}", job=name) from exc
     return parse_job_file(content, path, backup_root)
 
 
@@ -526,4 +533,6 @@ def load_settings(config_dir: str) -> RunnerSettings:
         return RunnerSettings()
     except OSError as exc:
         raise SmgrError(f"cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:  # a NUL byte in the path
+        raise SmgrError(f"cannot read {path!r}: {exc}") from exc
     return validate_settings(parse_yaml(content, path), path)

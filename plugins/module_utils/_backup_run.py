@@ -44,6 +44,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._retention imp
     CleanupResult,
     apply_retention,
     remove_leftovers,
+    scan_archives,
     stale_leftovers,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._runlog import RunLog, human_bytes, iso, utc_now
@@ -237,7 +238,15 @@ def remove_crash_leftovers(job: BackupJob, host: str, log: RunLog) -> None:
 
 
 def free_archive_name(job: BackupJob, host: str, when: datetime) -> str:
-    """The archive name for ``when``; a second later if a run in the same second already used it."""
+    """The archive name for ``when``; a second later if a run in the same second already used it.
+
+    Names only ever grow: the new archive is named at least a second after the newest one of the job, even if
+    that one was moved forward (runs in quick succession) or the clock went back. Retention orders archives by
+    the time in their name and must never take the new archive for an old one.
+    """
+    existing = scan_archives(job.dest, host, job.name)
+    if existing:
+        when = max(when, existing[0].time + timedelta(seconds=1))
     for offset in range(3600):
         name = archive_name(host, job.name, when + timedelta(seconds=offset), job.compression)
         path = os.path.join(job.dest, name)

@@ -237,8 +237,8 @@ def validate_absolute_path(path: object, job: str | None, field_name: str) -> st
     _reject_control(text, job, field_name)
     if not text.startswith("/"):
         raise SmgrError(f"{text!r} must be an absolute path", job=job, field=field_name)
-    if text.endswith("/"):
-        raise SmgrError(f"{text!r} must name a file, not end with '/'", job=job, field=field_name)
+    if text.endswith("/") or os.path.basename(text) in (".", ".."):
+        raise SmgrError(f"{text!r} must name a file, not end with '/', '.' or '..'", job=job, field=field_name)
     return text
 
 

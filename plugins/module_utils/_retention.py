@@ -14,6 +14,7 @@ newest ``keep_min`` archives are always kept.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,10 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 
 _ARCHIVE_SUFFIXES = tuple(SUFFIXES)
+
+
+# The temp file of a checksum file being written (``_atomic.stage_file``), left behind by a kill.
+_SIDECAR_TEMP_RE = re.compile(r"\.(?P<archive>.+)\.sha256\.[A-Za-z0-9_]+\.tmp")
 
 
 @dataclass(frozen=True)
@@ -210,8 +215,11 @@ def stale_leftovers(directory: str, host: str, job: str) -> Dict[str, str]:
             info = _lstat(fd, name)
             if info is None or not stat.S_ISREG(info.st_mode):
                 continue
+            sidecar_temp = _SIDECAR_TEMP_RE.fullmatch(name)
             if name.endswith(".partial") and parse_archive_name(name[: -len(".partial")], host, job):
                 found[name] = "partial"
+            elif sidecar_temp and parse_archive_name(sidecar_temp.group("archive"), host, job):
+                found[name] = "checksum temp file"
             elif name.endswith(SIDECAR_SUFFIX):
                 base = name[: -len(SIDECAR_SUFFIX)]
                 if parse_archive_name(base, host, job) and base not in names:

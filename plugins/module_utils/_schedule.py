@@ -229,37 +229,64 @@ def apply(
     actor: str,
     now: datetime | None = None,
 ) -> str | None:
-    """Write the planned text; return the path of the backup of the previous version, if one was made."""
+    """Write the planned text; return the path of the backup of the previous version, if one was made.
+
+    The audit log is opened before anything is written, so an audit log that cannot be written fails the run
+    with the target untouched.
+    """
     now = now or datetime.now(timezone.utc)
-    backup_file = None
-    if change.exists and backup_dir and change.before_text != change.after_text:
-        backup_file = backup_previous(
-            change.target.backup_basename, change.before_text.encode("utf-8"), backup_dir, backup_keep, now
-        )
-    if change.target.crontab_user:
-        write_user_crontab(change.target.crontab_user, change.after_text)
-    elif change.after_text:
-        owner = 0 if os.geteuid() == 0 else None
-        write_atomic(str(change.target.cron_file), change.after_text.encode("utf-8"), CRON_FILE_MODE, owner, owner)
-    else:
-        remove_file(str(change.target.cron_file))
+    audit_fd = None
     if audit_log and change.before_text != change.after_text:
-        append_audit_line(audit_log, audit_line(now, change.target.label, change.summary, actor))
+        audit_fd = open_audit_log(audit_log, change.target)
+    try:
+        backup_file = None
+        if change.exists and backup_dir and change.before_text != change.after_text:
+            backup_file = backup_previous(
+                change.target.backup_basename, change.before_text.encode("utf-8"), backup_dir, backup_keep, now
+            )
+        if change.target.crontab_user:
+            write_user_crontab(change.target.crontab_user, change.after_text)
+        elif change.after_text:
+            owner = 0 if os.geteuid() == 0 else None
+            write_atomic(str(change.target.cron_file), change.after_text.encode("utf-8"), CRON_FILE_MODE, owner, owner)
+        else:
+            remove_file(str(change.target.cron_file))
+        if audit_fd is not None:
+            write_audit_line(audit_fd, str(audit_log), audit_line(now, change.target.label, change.summary, actor))
+    finally:
+        if audit_fd is not None:
+            os.close(audit_fd)
     return backup_file
 
 
-def append_audit_line(path: str, line: str) -> None:
-    """Append one line; O_APPEND keeps concurrent writers' lines whole."""
+def open_audit_log(path: str, target: Target | None = None) -> int:
+    """Open (create) the audit log for appending; refuse the cron file itself as the audit log."""
+    if target is not None and target.cron_file and os.path.realpath(path) == os.path.realpath(str(target.cron_file)):
+        raise SmgrError(f"{path} is the cron file itself: audit lines would become cron lines", field="audit_log")
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, mode=LOG_DIR_MODE, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, AUDIT_LOG_MODE)
-        try:
-            os.write(fd, (line + "\n").encode("utf-8"))
-        finally:
-            os.close(fd)
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, AUDIT_LOG_MODE)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise SmgrError(f"cannot append to {path}: {reason}", field="audit_log") from exc
+
+
+def write_audit_line(fd: int, path: str, line: str) -> None:
+    """Append one line; O_APPEND keeps concurrent writers' lines whole."""
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
     except OSError as exc:
         raise SmgrError(f"cannot append to {path}: {exc.strerror}", field="audit_log") from exc
+
+
+def append_audit_line(path: str, line: str) -> None:
+    """Append one line to the audit log at ``path``."""
+    fd = open_audit_log(path)
+    try:
+        write_audit_line(fd, path, line)
+    finally:
+        os.close(fd)
 
 
 def check_next_runs(count: int) -> int:

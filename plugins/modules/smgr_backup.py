@@ -457,8 +457,14 @@ import sys
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils import _runner
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_scalar_sub_options
-from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import read_bytes, remove_file, write_atomic
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
+from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import (
+    commit_staged,
+    discard_staged,
+    read_bytes,
+    remove_file,
+    stage_file,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
     HAS_YAML,
     JOB_KEYS,
@@ -672,13 +678,24 @@ def apply_changes(changes, directories):
                 os.makedirs(directory, mode=mode)
             except OSError as exc:
                 raise SmgrError(f"cannot create {directory}: {exc.strerror}") from exc
-    for path, _before, after, mode, kind in changes:
+    # Every new content is written to its temp file first: a write that fails (a name too long, a full disk)
+    # fails the run before any file was replaced.
+    staged = {}
+    try:
+        for path, _before, after, mode, kind in changes:
+            if kind in ("create", "update"):
+                staged[path] = stage_file(path, after, mode)
+    except SmgrError:
+        for tmp_path in staged.values():
+            discard_staged(tmp_path)
+        raise
+    for path, _before, _after, mode, kind in changes:
         if kind == "remove":
             remove_file(path)
         elif kind == "mode":
             os.chmod(path, mode)
         else:
-            write_atomic(path, after, mode)
+            commit_staged(staged[path], path)
 
 
 def diff_of(changes, runner_path):
@@ -737,8 +754,8 @@ def main():
             supports_check_mode=True,
             mutually_exclusive=[("jobs", "name")],
         )
-    except TypeError:
-        fail_on_scalar_sub_options(AnsibleModule, argument_spec())
+    except (TypeError, ValueError, OverflowError) as exc:  # ansible-core's validation crashed
+        fail_on_validation_crash(AnsibleModule, argument_spec(), exc)
         raise
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
@@ -756,10 +773,17 @@ def main():
         if target is not None and target not in [job.name for job in jobs] and target not in existing_jobs:
             raise SmgrError(f"run_now names job {target!r}, which is neither in this task nor on the host")
         if params["install_runner"]:
+            if runner_path in files:
+                raise SmgrError(f"{runner_path} is a configuration file, not a place for the runner", field="runner_path")
             interpreter = params["runner_interpreter"] or sys.executable
             # The runner is _runner and what it imports: imported above, so AnsiballZ ships all of it.
             sources = collect_sources(_runner.__name__.rsplit(".", 1)[1])
             files[runner_path] = (runner_bytes(interpreter, sources), RUNNER_MODE)
+        config_dirs = (os.path.normpath(config_dir), os.path.normpath(os.path.join(config_dir, JOBS_SUBDIR)))
+        for path in files:
+            # Checked before anything is written: a directory in the way would fail the run halfway.
+            if path.endswith("/") or os.path.isdir(path) or os.path.normpath(path) in config_dirs:
+                raise SmgrError(f"{path} is a directory, not a file", field="runner_path" if path == runner_path else None)
         changes = plan_changes(files)
     except SmgrError as exc:
         module.fail_json(msg=str(exc))

@@ -162,6 +162,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._archive import sha256_file
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
     HAS_YAML,
@@ -201,14 +202,16 @@ def job_info(job, path, settings, host, verify):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            config_dir=dict(type="path", default="/opt/server-manager/config"),
-            name=dict(type="list", elements="str", default=[]),
-            verify_checksums=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
+    spec = dict(
+        config_dir=dict(type="path", default="/opt/server-manager/config"),
+        name=dict(type="list", elements="str", default=[]),
+        verify_checksums=dict(type="bool", default=False),
     )
+    try:
+        module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    except (TypeError, ValueError, OverflowError) as exc:  # ansible-core's validation crashed
+        fail_on_validation_crash(AnsibleModule, spec, exc)
+        raise
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     config_dir = module.params["config_dir"]

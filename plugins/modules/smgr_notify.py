@@ -266,7 +266,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_scalar_sub_options
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import remove_file, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._mail import (
@@ -399,8 +399,8 @@ def apply(module: AnsibleModule, result: dict) -> None:
 def main() -> None:
     try:
         module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    except TypeError:
-        fail_on_scalar_sub_options(AnsibleModule, ARGUMENT_SPEC)
+    except (TypeError, ValueError, OverflowError) as exc:  # ansible-core's validation crashed
+        fail_on_validation_crash(AnsibleModule, ARGUMENT_SPEC, exc)
         raise
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)

@@ -284,7 +284,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_scalar_sub_options
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
 from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import DEFAULT_ENV
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
@@ -359,8 +359,8 @@ def main() -> None:
             required_one_of=[("name", "jobs")],
             supports_check_mode=True,
         )
-    except TypeError:
-        fail_on_scalar_sub_options(AnsibleModule, argument_spec())
+    except (TypeError, ValueError, OverflowError) as exc:  # ansible-core's validation crashed
+        fail_on_validation_crash(AnsibleModule, argument_spec(), exc)
         raise
     if not HAS_CRONITER:
         module.fail_json(msg=missing_required_lib("croniter"), exception=CRONITER_IMPORT_ERROR)

@@ -106,6 +106,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import (
@@ -118,14 +119,16 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule impo
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            cron_file=dict(type="path", default="/etc/cron.d/smgr"),
-            crontab_user=dict(type="str"),
-            next_runs=dict(type="int", default=3),
-        ),
-        supports_check_mode=True,
+    spec = dict(
+        cron_file=dict(type="path", default="/etc/cron.d/smgr"),
+        crontab_user=dict(type="str"),
+        next_runs=dict(type="int", default=3),
     )
+    try:
+        module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    except (TypeError, ValueError, OverflowError) as exc:  # ansible-core's validation crashed
+        fail_on_validation_crash(AnsibleModule, spec, exc)
+        raise
     if not HAS_CRONITER:
         module.fail_json(msg=missing_required_lib("croniter"), exception=CRONITER_IMPORT_ERROR)
     try:

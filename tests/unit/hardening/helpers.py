@@ -8,10 +8,16 @@ Import as ``from ansible_collections.smgr.server_manager.tests.unit.hardening.he
 
 from __future__ import annotations
 
+import builtins
+import contextlib
+import errno
+import functools
 import json
 import os
+import shutil
 import socket
 import stat
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -165,11 +171,110 @@ def snapshot(root: str | os.PathLike) -> dict[str, tuple]:
 
 
 def tree_difference(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
-    """Human-readable differences between two snapshots (empty when identical)."""
-    problems = [f"created {path}" for path in sorted(set(after) - set(before))]
+    """Human-readable differences between two snapshots (empty when identical). A new directory is not a
+    difference by itself (``makedirs`` may leave one behind when a deeper level cannot be created): what is
+    inside it is."""
+    problems = [f"created {path}" for path in sorted(set(after) - set(before)) if not stat.S_ISDIR(after[path][0])]
     problems += [f"removed {path}" for path in sorted(set(before) - set(after))]
     problems += [f"changed {path}" for path in sorted(set(before) & set(after)) if before[path] != after[path]]
     return problems
+
+
+# --------------------------------------------------------------------------- write guard
+
+
+class Confinement:
+    """While active, every write, create, rename, delete, mode change or subprocess outside ``root`` is refused
+    (EACCES, so nothing happens) and recorded in ``violations``: a module under test can never touch the host,
+    whatever its arguments fall back to."""
+
+    WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+    def __init__(self, root: str | os.PathLike, allowed: Callable[[tuple[str, ...]], bool] = lambda argv: False) -> None:
+        self.root = os.path.realpath(str(root))
+        self.allowed = allowed
+        self.violations: list[str] = []
+
+    def inside(self, path: object, dir_fd: int | None = None) -> bool:
+        if isinstance(path, int):
+            return True  # an open file descriptor: it was checked when it was opened
+        text = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
+        if "\x00" in text:
+            return True  # the call fails with ValueError before touching anything
+        if dir_fd is not None and not os.path.isabs(text):
+            return True  # relative to a directory that was opened inside
+        real = os.path.realpath(text)
+        return real == os.devnull or real == self.root or real.startswith(self.root + os.sep)
+
+    def refuse(self, what: str, path: object) -> None:
+        self.violations.append(f"{what} {path!r}")
+        raise PermissionError(errno.EACCES, "outside the hardening sandbox", str(path))
+
+    @contextlib.contextmanager
+    def active(self):
+        guard = self
+        real = {
+            name: getattr(os, name)
+            for name in ("open", "mkdir", "rename", "replace", "unlink", "remove", "rmdir", "chmod", "chown", "symlink")
+        }
+        real_open = builtins.open
+        real_popen_init = subprocess.Popen.__init__
+
+        def checked(name: str, *path_positions: int):
+            def wrapper(*args, **kwargs):
+                for position in path_positions:
+                    if position < len(args) and not guard.inside(args[position], kwargs.get("dir_fd")):
+                        guard.refuse(name, args[position])
+                return real[name](*args, **kwargs)
+
+            return wrapper
+
+        def os_open(path, flags, *args, **kwargs):
+            if flags & guard.WRITE_FLAGS and not guard.inside(path, kwargs.get("dir_fd")):
+                guard.refuse("open for writing", path)
+            return real["open"](path, flags, *args, **kwargs)
+
+        def builtin_open(file, mode="r", *args, **kwargs):
+            if any(flag in mode for flag in "wax+") and not guard.inside(file):
+                guard.refuse("open for writing", file)
+            return real_open(file, mode, *args, **kwargs)
+
+        def popen_init(self, args, *rest, **kwargs):
+            argv = tuple(str(item) for item in ([args] if isinstance(args, (str, bytes)) else args))
+            if not guard.allowed(argv):
+                guard.refuse("run", " ".join(argv))
+            return real_popen_init(self, args, *rest, **kwargs)
+
+        patched = {
+            "open": os_open,
+            "mkdir": checked("mkdir", 0),
+            "rename": checked("rename", 0, 1),
+            "replace": checked("replace", 0, 1),
+            "unlink": checked("unlink", 0),
+            "remove": checked("remove", 0),
+            "rmdir": checked("rmdir", 0),
+            "chmod": checked("chmod", 0),
+            "chown": checked("chown", 0),
+            "symlink": checked("symlink", 1),
+        }
+        for name, function in patched.items():
+            setattr(os, name, function)
+        builtins.open = builtin_open
+        subprocess.Popen.__init__ = popen_init
+        try:
+            yield self
+        finally:
+            for name, function in real.items():
+                setattr(os, name, function)
+            builtins.open = real_open
+            subprocess.Popen.__init__ = real_popen_init
+
+
+def reset_tree(template: Path, root: Path) -> None:
+    """Make ``root`` an exact copy of ``template`` again."""
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(template, root, symlinks=True)
 
 
 # --------------------------------------------------------------------------- network guard
@@ -217,3 +322,71 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return predicate()
+
+
+# --------------------------------------------------------------------------- cron
+
+
+def cron_hands_to_shell(command_part: str) -> str:
+    """What Debian's cron passes to ``$SHELL -c`` for the command part of a line: ``\\%`` and ``\\\\`` are unescaped,
+    an unescaped ``%`` ends the command (the rest would be standard input)."""
+    out: list[str] = []
+    escaped = False
+    for char in command_part:
+        if escaped:
+            escaped = False
+            if char in "%\\":
+                out[-1] = char
+                continue
+            out.append(char)
+            continue
+        if char == "%":
+            break
+        out.append(char)
+        escaped = char == "\\"
+    return "".join(out)
+
+
+def cron_entries(text: str, with_user: bool = True) -> list[tuple[str, str]]:
+    """The lines cron reads as jobs, as (time fields, command part): everything but blank lines, comments and
+    environment lines. Only ``\\n`` ends a line for cron."""
+    entries = []
+    for line in text.split("\n"):
+        stripped = line.strip(" \t")
+        if not stripped or stripped.startswith("#"):
+            continue
+        words = stripped.split(None, 6 if with_user else 5)
+        if "=" in words[0] and not stripped.startswith("@"):
+            continue  # NAME=value
+        if stripped.startswith("@"):
+            fields, rest = words[0], stripped.split(None, 2 if with_user else 1)[-1]
+        else:
+            fields, rest = " ".join(words[:5]), words[-1] if len(words) > 5 else ""
+        entries.append((fields, rest))
+    return entries
+
+
+# --------------------------------------------------------------------------- the runner, built once
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_sources(entry: str):
+    from ansible_collections.smgr.server_manager.plugins.module_utils import _runner_build
+
+    return _runner_build.collect_sources(entry)
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_runner(interpreter: str) -> bytes:
+    from ansible_collections.smgr.server_manager.plugins.module_utils import _runner_build
+
+    return _runner_build.runner_bytes(interpreter, _cached_sources(_runner_build.ENTRY_MODULE))
+
+
+def fast_runner(monkeypatch) -> None:
+    """smgr_backup builds the runner zip on every call (0.3 s); its bytes only depend on the interpreter and the
+    sources, so the tests that call the module thousands of times build it once per interpreter."""
+    from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup
+
+    monkeypatch.setattr(smgr_backup, "collect_sources", _cached_sources)
+    monkeypatch.setattr(smgr_backup, "runner_bytes", lambda interpreter, _sources=None: _cached_runner(interpreter))
