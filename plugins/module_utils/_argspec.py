@@ -43,7 +43,9 @@ def loose_spec(argument_spec: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
     return {name: {"type": "raw", "no_log": bool(spec.get("no_log", False))} for name, spec in argument_spec.items()}
 
 
-def fail_on_validation_crash(module_class: Callable[..., Any], argument_spec: Mapping[str, Any], exc: Exception) -> None:
+def fail_on_validation_crash(
+    module_class: Callable[..., Any], argument_spec: Mapping[str, Any], exc: Exception
+) -> None:
     """Called when constructing the module raised instead of failing (``module_class`` is AnsibleModule): fail with
     a message, naming the options when ansible-core's sub-option bug was the cause. Never returns."""
     module = module_class(argument_spec=loose_spec(argument_spec), supports_check_mode=True)

@@ -774,7 +774,9 @@ def main():
             raise SmgrError(f"run_now names job {target!r}, which is neither in this task nor on the host")
         if params["install_runner"]:
             if runner_path in files:
-                raise SmgrError(f"{runner_path} is a configuration file, not a place for the runner", field="runner_path")
+                raise SmgrError(
+                    f"{runner_path} is a configuration file, not a place for the runner", field="runner_path"
+                )
             interpreter = params["runner_interpreter"] or sys.executable
             # The runner is _runner and what it imports: imported above, so AnsiballZ ships all of it.
             sources = collect_sources(_runner.__name__.rsplit(".", 1)[1])
@@ -783,7 +785,9 @@ def main():
         for path in files:
             # Checked before anything is written: a directory in the way would fail the run halfway.
             if path.endswith("/") or os.path.isdir(path) or os.path.normpath(path) in config_dirs:
-                raise SmgrError(f"{path} is a directory, not a file", field="runner_path" if path == runner_path else None)
+                raise SmgrError(
+                    f"{path} is a directory, not a file", field="runner_path" if path == runner_path else None
+                )
         changes = plan_changes(files)
     except SmgrError as exc:
         module.fail_json(msg=str(exc))

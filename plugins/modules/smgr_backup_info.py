@@ -162,8 +162,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._archive import sha256_file
+from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
     HAS_YAML,
     YAML_IMPORT_ERROR,

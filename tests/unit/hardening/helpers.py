@@ -190,7 +190,9 @@ class Confinement:
 
     WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
-    def __init__(self, root: str | os.PathLike, allowed: Callable[[tuple[str, ...]], bool] = lambda argv: False) -> None:
+    def __init__(
+        self, root: str | os.PathLike, allowed: Callable[[tuple[str, ...]], bool] = lambda argv: False
+    ) -> None:
         self.root = os.path.realpath(str(root))
         self.allowed = allowed
         self.violations: list[str] = []
@@ -369,14 +371,14 @@ def cron_entries(text: str, with_user: bool = True) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- the runner, built once
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_sources(entry: str):
     from ansible_collections.smgr.server_manager.plugins.module_utils import _runner_build
 
     return _runner_build.collect_sources(entry)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_runner(interpreter: str) -> bytes:
     from ansible_collections.smgr.server_manager.plugins.module_utils import _runner_build
 

@@ -179,7 +179,9 @@ def test_user_crontab_block(tmp_path, throwaway_user):
     subprocess.run(["crontab", "-u", throwaway_user, "-"], input=foreign, text=True, check=True)
 
     def listed() -> str:
-        return subprocess.run(["crontab", "-l", "-u", throwaway_user], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["crontab", "-l", "-u", throwaway_user], capture_output=True, text=True, check=True
+        ).stdout
 
     base = dict(crontab_user=throwaway_user, backup=0, audit_log="", lock_dir=str(tmp_path / "lock"), hash_seed="h")
     first = dict(base, jobs=[dict(name="a", schedule="@daily", command="echo a")], exclusive=True)
@@ -206,7 +208,10 @@ def test_notifications_yaml(tmp_path):
         to_emails=["ops@example.com"],
     )
     toggle = Toggle(
-        smgr_notify, dict(base, smtp_password="first-Secret-1"), dict(base, smtp_password="second-Secret-2"), path.read_bytes
+        smgr_notify,
+        dict(base, smtp_password="first-Secret-1"),
+        dict(base, smtp_password="second-Secret-2"),
+        path.read_bytes,
     )
 
     def check() -> None:
@@ -223,7 +228,9 @@ def test_job_definitions(tmp_path, monkeypatch):
     config = tmp_path / "config"
     base = dict(config_dir=str(config), backup_root=str(tmp_path / "backups"), install_runner=False, exclusive=True)
     first = dict(base, jobs=[dict(name="a", type="paths", paths=["/srv/a"]), dict(name="b", type="nginx")])
-    second = dict(base, jobs=[dict(name=n, type="paths", paths=[f"/srv/{n}", "/etc"], compression="gzip") for n in "bcd"])
+    second = dict(
+        base, jobs=[dict(name=n, type="paths", paths=[f"/srv/{n}", "/etc"], compression="gzip") for n in "bcd"]
+    )
     versions: dict[str, set[bytes | None]] = {}
 
     def files() -> dict[str, bytes]:

@@ -177,7 +177,9 @@ class Fuzz:
         self.cases = self.successes = self.failures = 0
         self.started = time.monotonic()
         # Reading a crontab is harmless (crontab_user never names an existing user here); writing one is not.
-        self.confinement = Confinement(self.root, allowed=lambda argv: argv[:1] == ("crontab",) and argv[-1:] == ("-l",))
+        self.confinement = Confinement(
+            self.root, allowed=lambda argv: argv[:1] == ("crontab",) and argv[-1:] == ("-l",)
+        )
         # The baseline is built in place (file contents name the sandbox), then kept as the template of every case.
         self.root.mkdir()
         monkeypatch.chdir(self.root)
@@ -288,7 +290,7 @@ VALID_JOB_NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=Tru
 USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _existing_user(name: str) -> bool:
     try:
         pwd.getpwnam(name)
@@ -572,7 +574,8 @@ VALID_BACKUP_JOB = st.one_of(
             verify=st.booleans(),
             remote=st.sampled_from([f"{SANDBOX}/remote", "backup@127.0.0.1:/srv/b", "h:/it's $(here)"]),
             retention=st.fixed_dictionaries(
-                {}, optional=dict(keep_days=st.integers(1, 60), keep_min=st.integers(1, 9), keep_daily=st.integers(1, 9))
+                {},
+                optional=dict(keep_days=st.integers(1, 60), keep_min=st.integers(1, 9), keep_daily=st.integers(1, 9)),
             ),
             pre_command=VALID_COMMANDS,
             post_command=st.just("echo done\nlogger -t smgr done"),
@@ -721,7 +724,9 @@ def test_fuzz_smgr_backup(tmp_path, monkeypatch):
 BACKUP_INFO_ARGS = arguments(
     valid_args(
         {"config_dir": sandbox("config", "config", "missing")},
-        dict(name=st.lists(st.sampled_from(["site", "nginx"]), max_size=2, unique=True), verify_checksums=st.booleans()),
+        dict(
+            name=st.lists(st.sampled_from(["site", "nginx"]), max_size=2, unique=True), verify_checksums=st.booleans()
+        ),
     ),
     dict(
         config_dir=paths("config", "missing", "data"),
@@ -737,6 +742,7 @@ BACKUP_INFO_ARGS = arguments(
 def _backup_info_case(fuzz: Fuzz, generated: dict, check: bool) -> None:
     result, before, after = fuzz.run(smgr_backup_info, generated, check)
     assert tree_difference(before, after) == [], "an info module changed files"
+    assert result["failed"] or result["changed"] is False
 
 
 def test_fuzz_smgr_backup_info(tmp_path, monkeypatch):

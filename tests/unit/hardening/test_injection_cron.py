@@ -77,7 +77,9 @@ class Scene:
 
     def apply(self, **job) -> dict:
         self.reset()
-        return call(smgr_schedule, dict(self.base, jobs=[BASELINE_JOB, dict(dict(name="inj", schedule="* * * * *"), **job)]))
+        return call(
+            smgr_schedule, dict(self.base, jobs=[BASELINE_JOB, dict(dict(name="inj", schedule="* * * * *"), **job)])
+        )
 
     def entries(self) -> list[tuple[str, str]]:
         return cron_entries(self.cron_file.read_text(encoding="utf-8"))
@@ -111,7 +113,6 @@ def check_refused_or_exact(scene: Scene, result: dict, field: str, problems: lis
     return True
 
 
-
 def test_command_reaches_the_shell_exactly_and_adds_no_line(tmp_path):
     scene = Scene(tmp_path)
     problems: list[str] = []
@@ -132,9 +133,8 @@ def test_command_reaches_the_shell_exactly_and_adds_no_line(tmp_path):
                 completed = scene.run_line(command_part, prelude=prelude)
             received = scene.record.read_text() if scene.record.exists() else None
             if received != text or scene.canary.exists():
-                problems.append(
-                    f"command {text!r} (lock {prevent_overlap}): the shell got {received!r} ({completed.stderr[-200:]!r})"
-                )
+                detail = completed.stderr[-200:]
+                problems.append(f"command {text!r} (lock {prevent_overlap}): the shell got {received!r} ({detail!r})")
     assert problems == []
     record_figures("injection cron command", strings=len(hostile("x")), runs=accepted)
     assert accepted > len(hostile("x"))
@@ -156,7 +156,11 @@ def test_paths_in_a_cron_line_never_run(tmp_path, field):
             scene.reset()
             result = call(
                 smgr_schedule,
-                dict(scene.base, lock_dir=path, jobs=[BASELINE_JOB, dict(name="inj", schedule="* * * * *", command="echo ran")]),
+                dict(
+                    scene.base,
+                    lock_dir=path,
+                    jobs=[BASELINE_JOB, dict(name="inj", schedule="* * * * *", command="echo ran")],
+                ),
             )
         if not check_refused_or_exact(scene, result, field, problems, text):
             continue
@@ -203,7 +207,9 @@ def test_other_fields_never_add_a_line(tmp_path, field):
         content = scene.cron_file.read_text(encoding="utf-8")
         parsed = parse_cron_file(content)
         if len(cron_entries(content)) != 2 or parsed.unmanaged or len(parsed.jobs) != 2:
-            problems.append(f"{field} {text!r}: {len(cron_entries(content))} cron entries, unmanaged {parsed.unmanaged}")
+            problems.append(
+                f"{field} {text!r}: {len(cron_entries(content))} cron entries, unmanaged {parsed.unmanaged}"
+            )
         if field == "name" and not NAME_RE.fullmatch(text):
             problems.append(f"name {text!r} accepted")
         if field == "user" and not USER_RE.fullmatch(text):
@@ -242,8 +248,12 @@ def test_crontab_block_keeps_foreign_lines_and_adds_no_line(tmp_path, throwaway_
     problems: list[str] = []
     accepted = 0
     for text in hostile(str(tmp_path / "canary")):
-        result = call(smgr_schedule, dict(base, jobs=[dict(name="inj", schedule="@daily", command=text)], exclusive=True))
-        listed = subprocess.run(["crontab", "-l", "-u", throwaway_user], capture_output=True, text=True, check=True).stdout
+        result = call(
+            smgr_schedule, dict(base, jobs=[dict(name="inj", schedule="@daily", command=text)], exclusive=True)
+        )
+        listed = subprocess.run(
+            ["crontab", "-l", "-u", throwaway_user], capture_output=True, text=True, check=True
+        ).stdout
         before, block, after = split_managed_block(listed)
         if "".join(before) != FOREIGN or after:
             problems.append(f"{text!r}: foreign lines changed: {listed[:300]!r}")

@@ -199,7 +199,14 @@ def test_job_names_never_become_paths_elsewhere(tmp_path, monkeypatch):
                 "backup absent": call(smgr_backup, dict(base, jobs=[dict(name=name, state="absent")])),
                 "schedule": call(
                     smgr_schedule,
-                    dict(cron_file=str(tmp_path / "cron"), backup=0, audit_log="", name=name, schedule="@daily", command="true"),
+                    dict(
+                        cron_file=str(tmp_path / "cron"),
+                        backup=0,
+                        audit_log="",
+                        name=name,
+                        schedule="@daily",
+                        command="true",
+                    ),
                 ),
             }
         assert guard.violations == [], (name, guard.violations)

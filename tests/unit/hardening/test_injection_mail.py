@@ -124,7 +124,14 @@ def test_notify_cli_send(tmp_path, smtp_server):
         stdout, stderr = io.StringIO(), io.StringIO()
         code = _notify_cli.main(
             # --subject=TEXT: a value starting with '-' would otherwise be read as an option by argparse.
-            ["send", "--config", str(tmp_path / "notifications.yaml"), f"--subject={text}", "--body=-", "--hostname=h1"],
+            [
+                "send",
+                "--config",
+                str(tmp_path / "notifications.yaml"),
+                f"--subject={text}",
+                "--body=-",
+                "--hostname=h1",
+            ],
             stdin=io.StringIO(text),
             stdout=stdout,
             stderr=stderr,

@@ -127,7 +127,9 @@ def test_fifty_jobs_in_the_same_minute(tmp_path, smtp_server, cron_daemon):
     out = shared / "out"
     out.mkdir()
     canary = shared / "canary"
-    entries = [(f"backup-{name}", name) for name in names] + [(f"again-{name}", name) for name in names[:SECOND_ENTRIES]]
+    entries = [(f"backup-{name}", name) for name in names] + [
+        (f"again-{name}", name) for name in names[:SECOND_ENTRIES]
+    ]
     minute, start = next_free_minute()
     schedule = f"{minute} * * * *"
     jobs = [

@@ -22,6 +22,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class Converge:
         self.work = work
         self.prefix = work / "host"
         self.outputs: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
         self.inventory = work / "inventory"
         shutil.copytree(REPO / "examples" / "inventory", self.inventory)
         self.vault_password_file = work / "vault-pass"
@@ -100,6 +102,7 @@ class Converge:
         return subprocess.run(list(argv), capture_output=True, text=True, env=self.env(), timeout=600, check=True)
 
     def playbook(self, label: str, name: str, *args: str) -> subprocess.CompletedProcess:
+        started = time.monotonic()
         completed = subprocess.run(
             [
                 "ansible-playbook",
@@ -122,6 +125,7 @@ class Converge:
             check=False,
         )
         self.outputs[label] = completed.stdout + completed.stderr
+        self.seconds[label] = round(time.monotonic() - started, 1)
         return completed
 
     def path(self, relative: str) -> Path:
@@ -153,6 +157,7 @@ def converged(tmp_path_factory, smtp_cert_dir):
         "converge",
         playbook_runs=len(scene.outputs),
         output_bytes=sum(len(text) for text in scene.outputs.values()),
+        seconds=scene.seconds,
     )
     return scene
 
@@ -210,7 +215,7 @@ LAYOUT = [
 
 def test_every_path_has_its_mode_and_owner(converged):
     found = []
-    for relative, mode in LAYOUT:
+    for relative, _mode in LAYOUT:
         info = os.lstat(converged.path(relative))
         found.append((relative, f"{stat.S_IMODE(info.st_mode):04o}", info.st_uid, info.st_gid))
     assert found == [(relative, f"{mode:04o}", 0, 0) for relative, mode in LAYOUT]
@@ -260,7 +265,9 @@ def test_runner_refuses_a_lock_directory_others_can_write(converged):
     runner = converged.path("opt/server-manager/bin/smgr")
     os.chmod(lock_dir, 0o777)
     try:
-        completed = subprocess.run([str(runner), "backup", "app"], capture_output=True, text=True, timeout=120, check=False)
+        completed = subprocess.run(
+            [str(runner), "backup", "app"], capture_output=True, text=True, timeout=120, check=False
+        )
     finally:
         os.chmod(lock_dir, 0o700)
     assert completed.returncode == 1
