@@ -102,6 +102,13 @@ class BackupBench:
 
     # ----------------------------------------------------------------- memory
 
+    def limit_memory(self, tree: Path) -> MemoryResult:
+        """The same probe on the limit's pipeline (bash, tar, zstd -T0), for comparison."""
+        target = self.out / "limit-memory.tar.zst"
+        result = measure_memory(["bash", "-c", f"tar -I 'zstd -3 -T0' -cf {target} -C / {_relative(tree)}"])
+        target.unlink()
+        return result
+
     def peak_memory(self, job: str) -> MemoryResult:
         result = measure_memory([str(self.prefix.bin), "--json", "backup", job])
         if result.returncode != 0:
@@ -191,6 +198,7 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
 
     log("B7: peak memory of smgr backup (verify on) on the large tree")
     large = bench.peak_memory(verified)
+    large_limit = bench.limit_memory(tree)
     bench.clear_archives()
     shutil.rmtree(tree)
 
@@ -199,15 +207,16 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
     small_stats = make_mixed_tree(small_tree, settings.small_tree_bytes, seed=2)
     _small_plain, small_verified = bench.add_jobs(small_tree, "-small")
     small = bench.peak_memory(small_verified)
+    small_limit = bench.limit_memory(small_tree)
     bench.clear_archives()
     shutil.rmtree(small_tree)
-    for memory, tree_size in ((small, small_stats.bytes), (large, size)):
+    for memory, limit_memory, tree_size in ((small, small_limit, small_stats.bytes), (large, large_limit, size)):
         rows.append(
             Row(
                 "B7",
                 f"peak memory of `smgr backup` (verify on), {mib(tree_size)} tree",
                 f"{mib(memory.tree_bound)} (process tree; sampled {mib(memory.tree_sampled)})",
-                "—",
+                f"tar \\| zstd -T0: {mib(limit_memory.tree_bound)}",
                 "—",
                 "≤ 64 MiB",
                 memory.tree_bound <= MEMORY_TARGET,

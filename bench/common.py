@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -213,39 +214,41 @@ def measure_memory(
 
     Every ``interval`` seconds the tree is walked; for the processes alive at that moment both the sum of their
     current RSS and the sum of their peak RSS (VmHWM) are taken. The latter is an upper bound of what the tree
-    held at once that no sampling gap can miss (each process's own peak is exact). wait4() adds the kernel's
-    maximum RSS of the largest single process.
+    held at once that no sampling gap can miss (each process's own peak is exact). GNU time adds the kernel's
+    maximum RSS of the largest single process: it runs the command as its own child, because a process forked
+    from this (large) bench process would report this process's size as its maximum even after exec.
     """
     started = time.perf_counter()
-    process = subprocess.Popen(
-        list(command),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
-    peak: Dict[str, object] = {"bound": 0, "sampled": 0, "who": []}
-    done = threading.Event()
+    with tempfile.NamedTemporaryFile(prefix="bench-time-") as report:
+        process = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", "-o", report.name, *command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+        )
+        peak: Dict[str, object] = {"bound": 0, "sampled": 0, "who": []}
+        done = threading.Event()
 
-    def sample() -> None:
-        while not done.is_set():
-            sizes = [(pid, *_memory(pid)) for pid in _tree(process.pid)]
-            peak["sampled"] = max(int(peak["sampled"]), sum(rss for _pid, rss, _hwm in sizes))
-            bound = sum(hwm for _pid, _rss, hwm in sizes)
-            if bound > int(peak["bound"]):
-                peak["bound"] = bound
-                peak["who"] = [f"{_comm(pid)} {hwm / MIB:.1f} MiB" for pid, _rss, hwm in sizes if hwm]
-            done.wait(interval)
+        def sample() -> None:
+            while not done.is_set():
+                pids = [pid for pid in _tree(process.pid) if pid != process.pid]  # not GNU time itself
+                sizes = [(pid, *_memory(pid)) for pid in pids]
+                peak["sampled"] = max(int(peak["sampled"]), sum(rss for _pid, rss, _hwm in sizes))
+                bound = sum(hwm for _pid, _rss, hwm in sizes)
+                if bound > int(peak["bound"]):
+                    peak["bound"] = bound
+                    peak["who"] = [f"{_comm(pid)} {hwm / MIB:.1f} MiB" for pid, _rss, hwm in sizes if hwm]
+                done.wait(interval)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return MemoryResult(
-        elapsed, int(peak["bound"]), int(peak["sampled"]), usage.ru_maxrss * 1024, process.returncode, list(peak["who"])
-    )
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        returncode = process.wait()
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        lines = Path(report.name).read_text().split()
+    largest = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
+    return MemoryResult(elapsed, int(peak["bound"]), int(peak["sampled"]), largest, returncode, list(peak["who"]))
 
 
 def _comm(pid: int) -> str:
