@@ -11,6 +11,7 @@ so each side pays for a durable archive. The tree sits in the page cache for eve
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import List, Tuple
@@ -69,6 +70,7 @@ class BackupBench:
             shutil.rmtree(job_dir)
         for entry in self.out.iterdir():
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        os.sync()  # the freed blocks are discarded now, not during the next timed run's fsync
 
     # ----------------------------------------------------------------- baselines
 
@@ -125,6 +127,7 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
     tree = work / "tree"
     log(f"B4-B6: generating the mixed tree ({mib(settings.tree_bytes)})")
     stats = make_mixed_tree(tree, settings.tree_bytes)
+    os.sync()  # the new tree is on disk before any timed run (the page cache still holds it, for every run alike)
     size = stats.bytes
     plain, verified = bench.add_jobs(tree)
     label = f"{mib(size)}, {stats.files} files"
@@ -205,6 +208,7 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
     small_tree = work / "small-tree"
     log(f"B7: generating the small tree ({mib(settings.small_tree_bytes)})")
     small_stats = make_mixed_tree(small_tree, settings.small_tree_bytes, seed=2)
+    os.sync()
     _small_plain, small_verified = bench.add_jobs(small_tree, "-small")
     small = bench.peak_memory(small_verified)
     small_limit = bench.limit_memory(small_tree)

@@ -227,6 +227,9 @@ def parse_remote(value: str, job: Optional[str] = None) -> RemoteTarget:
     if not match or match.group("host").startswith("-") or any(ch.isspace() for ch in text):
         raise _fail(f"must be an absolute local path or [user@]host:path, got {text!r}", job, "remote")
     path = match.group("path").rstrip("/") or "/"
+    if any(char in path for char in "*?["):
+        # The remote rsync expands wildcards in its path arguments: the copy would not land in this directory.
+        raise _fail(f"the remote path must not contain '*', '?' or '[', got {path!r}", job, "remote")
     return RemoteTarget(path=path, host=match.group("host"), user=match.group("user"))
 
 

@@ -123,10 +123,15 @@ def _ssh(remote: Remote, script: str, what: str) -> str:
     return _run([*remote.ssh_command(), "--", remote.target.login, script], remote.timeout, what)
 
 
+def _ssh_transport(remote: Remote) -> List[str]:
+    """rsync's options to reach an ssh remote. ``--protect-args`` sends the remote path through rsync's protocol:
+    on the remote command line, rsync 3.2 leaves a backtick unescaped and the remote shell would run what is
+    between two of them."""
+    return ["--protect-args", "-e", shlex.join(remote.ssh_command())] if remote.target.is_ssh else []
+
+
 def _rsync(remote: Remote, sources: Sequence[str], destination: str, what: str, extra: Sequence[str] = ()) -> str:
-    command = ["rsync", f"--timeout={IO_TIMEOUT}", "--times", "--perms", "--chmod=F600", *extra]
-    if remote.target.is_ssh:
-        command += ["-e", shlex.join(remote.ssh_command())]
+    command = ["rsync", f"--timeout={IO_TIMEOUT}", "--times", "--perms", "--chmod=F600", *extra, *_ssh_transport(remote)]
     return _run([*command, "--", *sources, destination], remote.timeout, what)
 
 
@@ -214,7 +219,7 @@ def list_remote(remote: Remote, host: str, job: str) -> List[ArchiveRecord]:
             "--list-only",
             "--no-h",
             f"--timeout={IO_TIMEOUT}",
-            *(["-e", shlex.join(remote.ssh_command())] if remote.target.is_ssh else []),
+            *_ssh_transport(remote),
             "--",
             remote.rsync_location(),
         ],

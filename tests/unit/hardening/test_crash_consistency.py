@@ -64,7 +64,7 @@ def _exits(monkeypatch):
 
 def mean_duration(write: Callable[[], None], samples: int = 6) -> float:
     started = time.monotonic()
-    for _ in range(samples):
+    for _sample in range(samples):
         write()
     return (time.monotonic() - started) / samples
 
@@ -147,7 +147,7 @@ def test_cron_file(tmp_path):
     base["audit_log"] = str(tmp_path / "audit.log")
     first = dict(base, jobs=[dict(name="a", schedule="@daily", command="echo a")], exclusive=True)
     second = dict(base, jobs=[dict(name=n, schedule="H * * * *", command=f"echo {n} %") for n in "abc"], exclusive=True)
-    toggle = Toggle(smgr_schedule, first, second, lambda: cron_file.read_bytes())
+    toggle = Toggle(smgr_schedule, first, second, cron_file.read_bytes)
 
     def check() -> None:
         assert cron_file.read_bytes() in toggle.seen
@@ -334,7 +334,7 @@ def test_runner_publishing_and_retention(tmp_path):
             "archive publish and retention",
             write,
             check,
-            diagnose=lambda: (tmp_path / "failed-run").read_text(),
+            diagnose=(tmp_path / "failed-run").read_text,
             settle=lock_released,
         )
     finally:
