@@ -137,7 +137,7 @@ def main() -> int:
     sys.stdout.flush()
     output = ROOT / "bench" / "output"
     output.mkdir(exist_ok=True)
-    stem = "quick" if settings.quick else "full"
+    stem = ("quick" if settings.quick else "full") + ("-" + "-".join(sorted(only)) if only else "")
     notes = [f"- {row.key} {row.what}: {note}" for row in rows for note in row.notes]
     (output / f"{stem}.md").write_text(
         table

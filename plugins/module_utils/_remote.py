@@ -131,8 +131,8 @@ def _ssh_transport(remote: Remote) -> List[str]:
 
 
 def _rsync(remote: Remote, sources: Sequence[str], destination: str, what: str, extra: Sequence[str] = ()) -> str:
-    command = ["rsync", f"--timeout={IO_TIMEOUT}", "--times", "--perms", "--chmod=F600", *extra, *_ssh_transport(remote)]
-    return _run([*command, "--", *sources, destination], remote.timeout, what)
+    command = ["rsync", f"--timeout={IO_TIMEOUT}", "--times", "--perms", "--chmod=F600", *extra]
+    return _run([*command, *_ssh_transport(remote), "--", *sources, destination], remote.timeout, what)
 
 
 def ensure_directory(remote: Remote) -> None:

@@ -85,7 +85,7 @@ REMOTE_NAMES = (
     ";touch${IFS}@CANARY@;",
     "|touch${IFS}@CANARY@",
     "&&touch${IFS}@CANARY@",
-    "it's\"q\"",
+    'it\'s"q"',
     "100%",
     "-rf",
     "--rsh=touch${IFS}@CANARY@",
@@ -137,8 +137,7 @@ def test_hostile_remote_directories_local_and_over_ssh(scene, tmp_path):
                 assert names == [archive, archive + ".sha256"], (kind, name, names)
                 assert result["remote_removed"] == [old]
                 assert not canary.exists(), (kind, name)
-                remote_dir = target
-                subprocess.run(["sha256sum", "-c", f"{archive}.sha256"], cwd=remote_dir, check=True, capture_output=True)
+                subprocess.run(["sha256sum", "-c", f"{archive}.sha256"], cwd=target, check=True, capture_output=True)
                 done.append((kind, name))
     finally:
         sshd.stop()
