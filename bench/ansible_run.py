@@ -98,5 +98,5 @@ def playbook(
         failed=sum(host["failures"] + host["unreachable"] for host in hosts.values()),
         hosts=len(hosts),
         round_trips={host: trips.get(host, 0) for host in hosts},
-        tasks=[(name, duration) for name, duration in stats.get("tasks", [])],
+        tasks=[tuple(task) for task in stats.get("tasks", [])],
     )

@@ -146,7 +146,7 @@ def timed(
 def best_of(repeats: int, *actions: Callable[[], float], between: Optional[Callable[[], None]] = None) -> List[float]:
     """Run the actions alternately ``repeats`` times (so a burst of load hits each alike); minimum time of each."""
     best = [float("inf")] * len(actions)
-    for _ in range(repeats):
+    for _repeat in range(repeats):
         for index, action in enumerate(actions):
             best[index] = min(best[index], action())
             if between is not None:

@@ -49,7 +49,7 @@ class _Content:
 
     def _line(self, index: int) -> str:
         rng = self.rng
-        words = " ".join(rng.choice(_WORDS) for _ in range(rng.randrange(3, 12)))
+        words = " ".join(rng.choice(_WORDS) for _word in range(rng.randrange(3, 12)))
         return (
             f"{rng.choice(('INFO', 'INFO', 'INFO', 'WARN', 'DEBUG', 'ERROR'))} [{rng.choice(_WORDS)}:{index}] "
             f"{words} id={rng.randrange(10**9):09d} took={rng.randrange(5000)}ms"

@@ -52,7 +52,7 @@ def run_schedule_rows(work: Path, settings: Settings) -> List[Row]:
     log(f"B3: {len(jobs)} cron entries, smgr_schedule vs ansible.builtin.cron (converge, then timed no-change run)")
     ours = _converge_twice("smgr_schedule", BENCH_DIR / "playbooks" / "schedule.yml", inventory, work, extra_vars)
     base = _converge_twice("cron", BENCH_DIR / "baseline" / "schedule.yml", inventory, work, extra_vars)
-    for _ in range(settings.repeats - 1):
+    for _repeat in range(settings.repeats - 1):
         again = playbook(BENCH_DIR / "playbooks" / "schedule.yml", inventory, work, extra_vars)
         if again.play < ours.play:
             ours = again
