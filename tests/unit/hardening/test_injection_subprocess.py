@@ -24,7 +24,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._remote import Remote
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix, Sshd
-from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import record_figures
+from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import record_figures, wait_until
 
 TAR_OPTION_DIR = Path("/--remove-files")  # what tar would read as "delete the files after archiving them"
 
@@ -39,6 +39,14 @@ def scene(tmp_path):
     (data / "sub" / "-rf").write_text("a file named -rf\n")
     (data / "sub" / "--checkpoint-action=exec=touch x").write_text("a file named like an option\n")
     return prefix, data, tmp_path / "canary"
+
+
+def make_directory(path: Path) -> bool:
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return False
+    return True
 
 
 def archive_members(prefix: Prefix, job: str) -> list[str]:
@@ -65,9 +73,8 @@ def test_a_source_named_like_a_tar_option_is_a_member(scene):
     assert "--" in tar_create_command([str(TAR_OPTION_DIR)])
     command = tar_create_command([str(TAR_OPTION_DIR), str(data)])
     assert command[command.index("--") + 1 :] == ["--remove-files", str(data).lstrip("/")]
-    if TAR_OPTION_DIR.exists():
-        pytest.fail(f"{TAR_OPTION_DIR} exists already; refusing to touch it")
-    TAR_OPTION_DIR.mkdir(mode=0o700)
+    # mkdir is atomic: another run of this suite may hold the directory for a moment (it removes it at the end).
+    assert wait_until(lambda: make_directory(TAR_OPTION_DIR), timeout=120, interval=0.5), f"{TAR_OPTION_DIR} stays"
     try:
         (TAR_OPTION_DIR / "inside.txt").write_text("inside\n")
         prefix.add_job(name="odd", type="paths", paths=[str(TAR_OPTION_DIR), str(data)])

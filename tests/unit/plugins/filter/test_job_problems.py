@@ -5,25 +5,44 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.smgr.server_manager.plugins.filter.backup_job_problems import backup_job_problems
-from ansible_collections.smgr.server_manager.plugins.filter.schedule_problems import schedule_problems
+from ansible.module_utils import _internal
 
 
-def test_valid_schedules_have_no_problems():
+@pytest.fixture(autouse=True)
+def filters(monkeypatch):
+    """Import the filters (controller code) inside the test only.
+
+    Importing controller code switches ansible.module_utils into controller mode for the whole process, which changes
+    how the module tests see warnings; monkeypatch restores the flag after each test.
+    """
+    monkeypatch.setattr(_internal, "is_controller", _internal.is_controller)
+    base = "ansible_collections.smgr.server_manager.plugins.filter"
+    errors = importlib.import_module("ansible.errors")
+    return (
+        importlib.import_module(f"{base}.schedule_problems").schedule_problems,
+        importlib.import_module(f"{base}.backup_job_problems").backup_job_problems,
+        errors.AnsibleFilterError,
+    )
+
+
+def test_valid_schedules_have_no_problems(filters):
+    schedule_problems, _backup_job_problems, _error = filters
     assert schedule_problems({"a": "daily_2am", "b": "H H(1-4) * * *", "c": "@weekly"}, "host1") == []
 
 
-def test_each_invalid_schedule_is_named():
+def test_each_invalid_schedule_is_named(filters):
+    schedule_problems, _backup_job_problems, _error = filters
     problems = schedule_problems({"ok": "hourly", "bad": "0 25 * * *", "worse": "0 0 2 * * *"}, "host1")
     assert len(problems) == 2
     assert problems[0].startswith("job 'bad': schedule")
     assert problems[1].startswith("job 'worse': schedule")
 
 
-def test_backup_jobs_checked_like_the_module():
+def test_backup_jobs_checked_like_the_module(filters):
+    _schedule_problems, backup_job_problems, _error = filters
     jobs = [
         {"name": "app", "type": "paths", "paths": ["/srv/app"]},
         {"name": "rel", "type": "paths", "paths": ["srv/app"]},
@@ -36,7 +55,8 @@ def test_backup_jobs_checked_like_the_module():
 
 
 @pytest.mark.parametrize("value", ["daily_2am", ["x"], None])
-def test_wrong_input_types_are_refused(value):
+def test_wrong_input_types_are_refused(filters, value):
+    schedule_problems, backup_job_problems, AnsibleFilterError = filters
     with pytest.raises(AnsibleFilterError):
         schedule_problems(value)
     if not isinstance(value, list):
