@@ -87,7 +87,7 @@ def machine_description(load_before: Tuple[float, float, float]) -> List[str]:
     ):
         completed = run(command, check=False)
         first = (completed.stdout or completed.stderr).splitlines()[:1]
-        versions.append(f"{name}: {first[0].strip() if first else 'missing'}")
+        versions.append(f"{name}: {first[0].strip(' *') if first else 'missing'}")
     return [
         f"CPU: {os.cpu_count()} x {cpu}; memory {memory} MiB; kernel {platform.release()}",
         f"Python {platform.python_version()}; " + "; ".join(versions),
