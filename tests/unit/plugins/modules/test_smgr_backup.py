@@ -10,33 +10,11 @@ import stat
 import sys
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import runner_bytes
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_backup_info
-
-
-class AnsibleExitJson(Exception):
-    pass
-
-
-class AnsibleFailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise AnsibleExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        raise AnsibleFailJson({"msg": msg, **kwargs})
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+from ansible_collections.smgr.server_manager.tests.support.module_harness import AnsibleExitJson, AnsibleFailJson
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -19,32 +18,10 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config
     render_config,
 )
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify
+from ansible_collections.smgr.server_manager.tests.support.module_harness import AnsibleExitJson, AnsibleFailJson
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import unused_port
 
 PASSWORD = "Pa55-word-never-shown"
-
-
-class AnsibleExitJson(Exception):
-    pass
-
-
-class AnsibleFailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch):
-    """exit_json/fail_json raise with the result as the module built it (before Ansible masks no_log values)."""
-
-    def exit_json(self, **kwargs):
-        raise AnsibleExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        raise AnsibleFailJson({"msg": msg, **kwargs})
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
 
 
 def run(args: dict, check: bool = False, diff: bool = True) -> dict:

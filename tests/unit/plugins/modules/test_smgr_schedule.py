@@ -8,32 +8,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedule, smgr_schedule_info
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def capture_exit(monkeypatch):
-    def exit_json(self, **result):
-        result.setdefault("changed", False)
-        result["warnings"] = list(basic.get_warning_messages()) if hasattr(basic, "get_warning_messages") else []
-        raise ExitJson(result)
-
-    def fail_json(self, msg, **result):
-        raise FailJson(dict(msg=msg, **result))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+from ansible_collections.smgr.server_manager.tests.support.module_harness import AnsibleExitJson, AnsibleFailJson
 
 
 @pytest.fixture
@@ -50,10 +28,10 @@ def target(tmp_path):
 
 def run(module, args: dict, check: bool = False, diff: bool = False) -> dict:
     args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args), pytest.raises((ExitJson, FailJson)) as raised:
+    with patch_module_args(args), pytest.raises((AnsibleExitJson, AnsibleFailJson)) as raised:
         module.main()
     result = raised.value.args[0]
-    result["failed"] = raised.type is FailJson
+    result["failed"] = raised.type is AnsibleFailJson
     return result
 
 

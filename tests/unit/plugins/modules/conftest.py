@@ -1,0 +1,14 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.smgr.server_manager.tests.support.module_harness import capture_module_exits
+
+
+@pytest.fixture(autouse=True)
+def module_exits(monkeypatch):
+    capture_module_exits(monkeypatch)
