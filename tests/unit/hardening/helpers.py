@@ -26,6 +26,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.smgr.server_manager.tests.support import cron_model
+
 REPO = Path(__file__).resolve().parents[3]
 FIGURES_FILE = REPO / ".build" / "hardening-figures.json"
 
@@ -99,6 +101,8 @@ HOSTILE = (
     "%" * 600,
     "'" * 600,
 )
+
+cron_hands_to_shell = cron_model.cron_hands_to_shell
 
 
 def hostile(canary: str) -> list[str]:
@@ -327,26 +331,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
 
 
 # --------------------------------------------------------------------------- cron
-
-
-def cron_hands_to_shell(command_part: str) -> str:
-    """What Debian's cron passes to ``$SHELL -c`` for the command part of a line: ``\\%`` and ``\\\\`` are unescaped,
-    an unescaped ``%`` ends the command (the rest would be standard input)."""
-    out: list[str] = []
-    escaped = False
-    for char in command_part:
-        if escaped:
-            escaped = False
-            if char in "%\\":
-                out[-1] = char
-                continue
-            out.append(char)
-            continue
-        if char == "%":
-            break
-        out.append(char)
-        escaped = char == "\\"
-    return "".join(out)
 
 
 def cron_entries(text: str, with_user: bool = True) -> list[tuple[str, str]]:

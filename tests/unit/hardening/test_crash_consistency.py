@@ -28,7 +28,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -44,6 +43,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._archive impor
 from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import split_managed_block
 from ansible_collections.smgr.server_manager.plugins.module_utils._lock import is_locked
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_notify, smgr_schedule
+from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
     call,
@@ -165,13 +165,8 @@ def test_cron_file(tmp_path):
 
 @pytest.fixture
 def throwaway_user():
-    name = f"smgrk{uuid.uuid4().hex[:10]}"
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
-    try:
+    with cron_model.throwaway_user() as name:
         yield name
-    finally:
-        subprocess.run(["crontab", "-r", "-u", name], capture_output=True, check=False)
-        subprocess.run(["userdel", name], check=True)
 
 
 def test_user_crontab_block(tmp_path, throwaway_user):

@@ -16,7 +16,6 @@ import os
 import pwd
 import re
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._crontab impor
     split_managed_block,
 )
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedule
+from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
     call,
     cron_entries,
@@ -228,13 +228,8 @@ def test_other_fields_never_add_a_line(tmp_path, field):
 
 @pytest.fixture
 def throwaway_user():
-    name = f"smgrh{uuid.uuid4().hex[:10]}"
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
-    try:
+    with cron_model.throwaway_user() as name:
         yield name
-    finally:
-        subprocess.run(["crontab", "-r", "-u", name], capture_output=True, check=False)
-        subprocess.run(["userdel", name], check=True)
 
 
 FOREIGN = "# a human's notes\nMAILTO=someone@example.com\n#Ansible: rotate\n17 1 * * * /usr/local/bin/rotate --all\n"

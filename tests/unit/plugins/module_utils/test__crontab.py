@@ -40,34 +40,15 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._crontab impor
     validate_jobs,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.tests.support import cron_model
+
+cron_hands_to_shell = cron_model.cron_hands_to_shell
 
 
 def job(name="nginx", command="/opt/server-manager/bin/smgr backup nginx", **kwargs) -> CronJob:
     values = {"expression": "0 2 * * *", "schedule": "daily_2am"}
     values.update(kwargs)
     return CronJob(name=name, command=command, **values)
-
-
-def cron_hands_to_shell(command_part: str, debian: bool = True) -> str:
-    """What cron passes to ``$SHELL -c``: a model of do_command.c, written independently of the module.
-
-    A backslash escapes '%' (and, on Debian, a backslash); the first unescaped '%' ends the command.
-    """
-    out: list[str] = []
-    escaped = False
-    for char in command_part:
-        if escaped:
-            escaped = False
-            if char == "%" or (debian and char == "\\"):
-                out[-1] = char
-                continue
-            out.append(char)
-            continue
-        if char == "%":
-            break
-        out.append(char)
-        escaped = char == "\\"
-    return "".join(out)
 
 
 # --- rendering the command -------------------------------------------------------------------

@@ -40,6 +40,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._crontab impor
     write_user_crontab,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.tests.support import cron_model
 
 CRON = "/usr/sbin/cron"
 CRON_PID_FILE = "/run/crond.pid"
@@ -48,23 +49,7 @@ TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max
 COMMANDS = TEXT.filter(lambda text: text.strip() and not text.startswith("-"))
 
 
-def cron_hands_to_shell(command_part: str) -> str:
-    """What Debian's cron passes to ``$SHELL -c`` (see test__crontab.py for the model)."""
-    out: list[str] = []
-    escaped = False
-    for char in command_part:
-        if escaped:
-            escaped = False
-            if char in "%\\":
-                out[-1] = char
-                continue
-            out.append(char)
-            continue
-        if char == "%":
-            break
-        out.append(char)
-        escaped = char == "\\"
-    return "".join(out)
+cron_hands_to_shell = cron_model.cron_hands_to_shell
 
 
 def run_as_cron_would(cron_job: CronJob, lock_dir: str, shell: str, prelude: str = "") -> subprocess.CompletedProcess:
@@ -165,13 +150,8 @@ def test_lock_dir_owned_by_someone_else_stops_the_job(tmp_path):
 
 @pytest.fixture
 def throwaway_user():
-    name = f"smgrt{uuid.uuid4().hex[:10]}"
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
-    try:
+    with cron_model.throwaway_user() as name:
         yield name
-    finally:
-        subprocess.run(["crontab", "-r", "-u", name], capture_output=True, check=False)
-        subprocess.run(["userdel", name], check=True)
 
 
 FOREIGN = (
