@@ -20,6 +20,8 @@ description:
   - Every job is validated before anything is written; an invalid job fails the task with a message
     naming the job and the field, and no file is changed.
   - Files are written atomically and only when their content or mode differs.
+  - With O(create_directories), also creates the runner's directories and sets their modes, and with
+    O(logrotate_file) writes the logrotate configuration of the cron logs: the whole host layout in one task.
   - With O(run_now), runs a job through the runner after writing the files and returns its result;
     a failed run fails the task with the runner's error.
   - Does not write cron entries; schedule C(smgr backup <name>) with M(smgr.server_manager.smgr_schedule).
@@ -322,9 +324,40 @@ options:
   cron_file:
     description:
       - The cron file M(smgr.server_manager.smgr_schedule) manages. Only read, by C(smgr status), to show each
-        job's next run.
+        job's next run (and its directory created with O(create_directories)).
     type: path
     default: /etc/cron.d/smgr
+  create_directories:
+    description:
+      - Create every directory the runner uses when it is missing and set its mode, in this same call - the
+        runner's directory (V(0755)), O(config_dir) (V(0750)) and its C(backups.d) (V(0700)), O(state_dir)
+        (V(0750)), O(log_dir) (V(0750)), O(lock_dir) (V(0700)), O(backup_root) (V(0700)) and the directory of
+        O(cron_file) (V(0755)). Missing parents are created with mode V(0755); the modes of existing parents are
+        left alone. A path named twice gets the stricter of its modes.
+      - With V(false), only the directories of the files this task writes are created when missing (the
+        configuration directories, the runner's directory, the directory of O(logrotate_file)), and existing
+        modes are left alone.
+      - A path that exists and is not a directory fails the task before anything is written.
+    type: bool
+    default: false
+  logrotate_file:
+    description:
+      - Write a logrotate configuration (mode V(0644)) for the cron logs C(<log_dir>/*-cron.log) and the schedule
+        audit log C(<log_dir>/schedule-audit.log) at this path, for example V(/etc/logrotate.d/smgr). Its directory
+        is created (V(0755)) when missing. The runner rotates its own C(smgr.log).
+      - Not managed when unset; an existing file is then left alone.
+    type: path
+  logrotate_frequency:
+    description:
+      - How often logrotate rotates the logs of O(logrotate_file).
+    type: str
+    choices: [daily, weekly, monthly]
+    default: weekly
+  logrotate_rotate:
+    description:
+      - How many rotated logs O(logrotate_file) keeps (V(0) to V(1000)).
+    type: int
+    default: 8
 seealso:
   - module: smgr.server_manager.smgr_backup_info
   - module: smgr.server_manager.smgr_schedule
@@ -399,6 +432,12 @@ changed_files:
   type: list
   elements: str
   sample: ["/opt/server-manager/config/backups.d/nginx.yaml"]
+changed_directories:
+  description: Directories created or whose mode was set (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/opt/server-manager/state", "/var/backups/smgr"]
 run:
   description: The runner's full result of O(run_now) (C(smgr backup JOB --json)); C(skipped) in check mode.
   returned: when O(run_now) is set
@@ -481,6 +520,13 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
     validate_settings,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._layout import (
+    LOGROTATE_FREQUENCIES,
+    LOGROTATE_MODE,
+    apply_directories,
+    plan_directories,
+    render_logrotate,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import collect_sources, runner_bytes
 
 CONFIG_MODE = 0o600
@@ -541,6 +587,10 @@ def argument_spec():
         backup_root=dict(type="path", default="/var/backups/smgr"),
         archive_host=dict(type="str"),
         cron_file=dict(type="path", default="/etc/cron.d/smgr"),
+        create_directories=dict(type="bool", default=False),
+        logrotate_file=dict(type="path"),
+        logrotate_frequency=dict(type="str", choices=list(LOGROTATE_FREQUENCIES), default="weekly"),
+        logrotate_rotate=dict(type="int", default=8),
     )
     spec.update(JOB_SPEC)
     return spec
@@ -663,21 +713,7 @@ def plan_changes(files):
     return changes
 
 
-def _missing_dirs(paths):
-    missing = []
-    for directory in paths:
-        if not os.path.isdir(directory) and directory not in missing:
-            missing.append(directory)
-    return missing
-
-
-def apply_changes(changes, directories):
-    for directory, mode in directories:
-        if not os.path.isdir(directory):
-            try:
-                os.makedirs(directory, mode=mode)
-            except OSError as exc:
-                raise SmgrError(f"cannot create {directory}: {exc.strerror}") from exc
+def apply_changes(changes):
     # Every new content is written to its temp file first: a write that fails (a name too long, a full disk)
     # fails the run before any file was replaced.
     staged = {}
@@ -724,6 +760,25 @@ def job_actions(plan, changes):
     return actions
 
 
+def layout_entries(params, logrotate_file):
+    """``(path, mode, option)`` of the directories this task may create (see O(create_directories))."""
+    config_dir = params["config_dir"]
+    entries = [(config_dir, 0o750, "config_dir"), (os.path.join(config_dir, JOBS_SUBDIR), 0o700, "config_dir")]
+    if params["install_runner"]:
+        entries.append((os.path.dirname(params["runner_path"]), RUNNER_MODE, "runner_path"))
+    if logrotate_file is not None:
+        entries.append((os.path.dirname(logrotate_file), 0o755, "logrotate_file"))
+    if params["create_directories"]:
+        entries += [
+            (params["state_dir"], 0o750, "state_dir"),
+            (params["log_dir"], 0o750, "log_dir"),
+            (params["lock_dir"], 0o700, "lock_dir"),
+            (params["backup_root"], 0o700, "backup_root"),
+            (os.path.dirname(params["cron_file"]), 0o755, "cron_file"),
+        ]
+    return entries
+
+
 # --------------------------------------------------------------------------- run now
 
 
@@ -762,6 +817,7 @@ def main():
     params = module.params
     config_dir = params["config_dir"]
     runner_path = params["runner_path"]
+    logrotate_file = params["logrotate_file"]
     try:
         settings = validate_settings(
             {key: params[key] for key in SETTINGS_KEYS},
@@ -781,6 +837,13 @@ def main():
             # The runner is _runner and what it imports: imported above, so AnsiballZ ships all of it.
             sources = collect_sources(_runner.__name__.rsplit(".", 1)[1])
             files[runner_path] = (runner_bytes(interpreter, sources), RUNNER_MODE)
+        if logrotate_file is not None:
+            if logrotate_file in files:
+                raise SmgrError(f"{logrotate_file} is already written by this task", field="logrotate_file")
+            files[logrotate_file] = (
+                render_logrotate(params["log_dir"], params["logrotate_frequency"], params["logrotate_rotate"]),
+                LOGROTATE_MODE,
+            )
         config_dirs = (os.path.normpath(config_dir), os.path.normpath(os.path.join(config_dir, JOBS_SUBDIR)))
         for path in files:
             # Checked before anything is written: a directory in the way would fail the run halfway.
@@ -792,17 +855,21 @@ def main():
     except SmgrError as exc:
         module.fail_json(msg=str(exc))
 
-    directories = [(config_dir, 0o750), (os.path.join(config_dir, JOBS_SUBDIR), 0o700)]
-    if params["install_runner"]:
-        directories.append((os.path.dirname(runner_path), 0o755))
-    writes = [change for change in changes if change[4] != "remove"]
-    new_dirs = _missing_dirs([directory for directory, _mode in directories]) if writes else []
-    changed = bool(changes or new_dirs)
+    try:
+        directory_changes = plan_directories(layout_entries(params, logrotate_file))
+    except SmgrError as exc:
+        module.fail_json(msg=str(exc))
+    if not params["create_directories"]:
+        # Only what the writes need, and only when there are writes.
+        writes = any(change[4] != "remove" for change in changes)
+        directory_changes = [change for change in directory_changes if change.created and writes]
+    changed = bool(changes or directory_changes)
 
     result = dict(
         changed=changed,
         jobs=job_actions(plan, changes),
         changed_files=[change[0] for change in changes],
+        changed_directories=[change.path for change in directory_changes],
         runner=dict(
             path=runner_path,
             installed=params["install_runner"],
@@ -811,13 +878,20 @@ def main():
         ),
     )
     if module._diff:
-        result["diff"] = diff_of(changes, runner_path) + [
-            dict(before_header=d, after_header=d, before="", after=f"directory {d}\n") for d in new_dirs
-        ]
+        result["diff"] = [
+            dict(
+                before_header=change.path,
+                after_header=change.path,
+                before="" if change.created else f"directory {change.path} mode {change.before_mode:04o}\n",
+                after=f"directory {change.path} mode {change.mode:04o}\n",
+            )
+            for change in directory_changes
+        ] + diff_of(changes, runner_path)
 
     if not module.check_mode and changed:
         try:
-            apply_changes(changes, [entry for entry in directories if entry[0] in new_dirs])
+            apply_directories(directory_changes)
+            apply_changes(changes)
         except SmgrError as exc:
             module.fail_json(msg=str(exc), **result)
 

@@ -122,6 +122,99 @@ def test_update_mode_drift_and_runner_drift(base, data):
     assert "keep_days: 30" in before and "keep_days: 7" in after
 
 
+def test_create_directories_and_logrotate_in_one_call(base, data, tmp_path):
+    root = tmp_path / "host"
+    logrotate = str(root / "etc/logrotate.d/smgr")
+    cron_file = str(root / "etc/cron.d/smgr")
+    args = dict(
+        base,
+        name="site",
+        type="paths",
+        paths=[str(data)],
+        cron_file=cron_file,
+        create_directories=True,
+        logrotate_file=logrotate,
+        logrotate_frequency="daily",
+        logrotate_rotate=5,
+    )
+    layout = {
+        base["config_dir"]: 0o750,
+        os.path.join(base["config_dir"], "backups.d"): 0o700,
+        os.path.dirname(base["runner_path"]): 0o755,
+        base["state_dir"]: 0o750,
+        base["log_dir"]: 0o750,
+        base["lock_dir"]: 0o700,
+        base["backup_root"]: 0o700,
+        os.path.dirname(cron_file): 0o755,
+        os.path.dirname(logrotate): 0o755,
+    }
+    planned = run(smgr_backup, args, check=True)
+    assert not os.path.exists(root)
+    assert sorted(planned["changed_directories"]) == sorted(layout)
+    assert logrotate in planned["changed_files"]
+    old_umask = os.umask(0o077)  # the layout's modes must not depend on the umask
+    try:
+        real = run(smgr_backup, args)
+    finally:
+        os.umask(old_umask)
+    assert real["changed_directories"] == planned["changed_directories"]
+    assert real["changed_files"] == planned["changed_files"]
+    assert {path: mode(path) for path in layout} == layout
+    assert mode(root / "opt") == 0o755 and mode(root / "run/lock") == 0o755  # missing parents
+    text = read(logrotate).decode()
+    assert mode(logrotate) == 0o644
+    assert f'"{base["log_dir"]}/*-cron.log" "{base["log_dir"]}/schedule-audit.log" {{' in text
+    assert "    daily\n    rotate 5\n" in text
+    assert run(smgr_backup, args, check=True)["changed"] is False
+    assert run(smgr_backup, args)["changed"] is False
+
+    # A mode changed by hand is set back, and the diff shows it; the other directories stay as they are.
+    os.chmod(base["state_dir"], 0o777)
+    drift = run(smgr_backup, args, check=True)
+    assert drift["changed_directories"] == [base["state_dir"]] and drift["changed_files"] == []
+    assert drift["diff"] == [
+        {
+            "before_header": base["state_dir"],
+            "after_header": base["state_dir"],
+            "before": f"directory {base['state_dir']} mode 0777\n",
+            "after": f"directory {base['state_dir']} mode 0750\n",
+        }
+    ]
+    assert mode(base["state_dir"]) == 0o777
+    assert run(smgr_backup, args)["changed_directories"] == [base["state_dir"]]
+    assert mode(base["state_dir"]) == 0o750
+
+    changed = run(smgr_backup, dict(args, logrotate_frequency="monthly"))
+    assert changed["changed_files"] == [logrotate] and "    monthly\n" in read(logrotate).decode()
+
+
+def test_without_create_directories_existing_modes_are_left_alone(base, data):
+    args = dict(base, name="site", type="paths", paths=[str(data)])
+    run(smgr_backup, args)
+    assert not os.path.exists(base["state_dir"]) and not os.path.exists(base["lock_dir"])
+    os.chmod(base["config_dir"], 0o755)
+    again = run(smgr_backup, args)
+    assert again["changed"] is False and again["changed_directories"] == []
+    assert mode(base["config_dir"]) == 0o755
+
+
+def test_a_layout_path_that_is_a_file_fails_before_anything_is_written(base, data, tmp_path):
+    os.makedirs(os.path.dirname(base["state_dir"]))
+    with open(base["state_dir"], "w") as handle:
+        handle.write("not a directory\n")
+    args = dict(base, name="site", type="paths", paths=[str(data)], create_directories=True)
+    failed = fail(smgr_backup, args)
+    assert failed["msg"] == f"state_dir: {base['state_dir']} exists and is not a directory"
+    assert files_under(tmp_path / "host") == [base["state_dir"]]
+
+
+def test_logrotate_file_cannot_be_a_file_of_the_task(base, data):
+    runner = dict(base, name="site", type="paths", paths=[str(data)], logrotate_file=base["runner_path"])
+    assert "logrotate_file: " in fail(smgr_backup, runner)["msg"]
+    rotate = dict(base, name="site", type="paths", paths=[str(data)], logrotate_file="/x/smgr", logrotate_rotate=-1)
+    assert fail(smgr_backup, rotate)["msg"] == "logrotate_rotate: must be from 0 to 1000, got -1"
+
+
 def test_jobs_list_exclusive_and_absent(base, data):
     jobs = [dict(name="a", type="paths", paths=[str(data)]), dict(name="b", type="nginx", paths=[str(data)])]
     run(smgr_backup, dict(base, jobs=jobs))
