@@ -142,4 +142,4 @@ def render_logrotate(log_dir: str, frequency: str, rotate: int) -> bytes:
         "    delaycompress\n"
         "    create 0640\n"
         "}\n"
-    ).encode("utf-8")
+    ).encode()

@@ -30,7 +30,7 @@ def test_merge_layout_sorts_parents_first_and_keeps_the_stricter_mode():
 
 
 def test_merge_layout_names_the_field_of_a_relative_path():
-    with pytest.raises(SmgrError, match="^log_dir: must be an absolute path, got 'logs'$"):
+    with pytest.raises(SmgrError, match=r"^log_dir: must be an absolute path, got 'logs'$"):
         merge_layout([("logs", 0o750, "log_dir")])
 
 
@@ -59,16 +59,16 @@ def test_a_symlink_to_a_directory_counts_as_the_directory(tmp_path):
 
 def test_files_in_the_way_name_the_field(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(SmgrError, match="^backup_root: .* exists and is not a directory$"):
+    with pytest.raises(SmgrError, match=r"^backup_root: .* exists and is not a directory$"):
         plan_directories([(str(tmp_path / "file"), 0o700, "backup_root")])
-    with pytest.raises(SmgrError, match="^backup_root: .*: a parent is not a directory$"):
+    with pytest.raises(SmgrError, match=r"^backup_root: .*: a parent is not a directory$"):
         plan_directories([(str(tmp_path / "file/below"), 0o700, "backup_root")])
 
 
 def test_apply_reports_the_field_when_the_system_refuses(tmp_path):
     (tmp_path / "file").write_text("x")
     change = DirectoryChange(str(tmp_path / "file/below"), 0o700, None, "lock_dir")
-    with pytest.raises(SmgrError, match="^lock_dir: cannot create "):
+    with pytest.raises(SmgrError, match=r"^lock_dir: cannot create "):
         apply_directories([change])
 
 
