@@ -28,12 +28,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._archive import (
     PARTIAL_SUFFIX,
+    VerificationError,
     archive_name,
     create_archive,
     publish,
     sha256_file,
     subprocess_env,
-    verify_archive,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import BackupJob, RunnerSettings
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
@@ -318,28 +318,23 @@ def _archive_and_publish(job: BackupJob, ctx: RunContext, sources: List[str], ba
     final = os.path.join(job.dest, name)
     partial = final + PARTIAL_SUFFIX
     ctx.log.info(job.name, f"archiving {', '.join(sources)} to {partial} ({job.compression})")
-    archived = create_archive(sources, partial, job.compression, job.exclude, base)
+    try:
+        archived = create_archive(sources, partial, job.compression, job.exclude, base, verify=job.verify)
+    except VerificationError as exc:
+        # create_archive has removed the partial file; older archives are untouched.
+        raise VerificationFailed(f"verification failed, archive discarded: {exc.reason}", job=job.name) from exc
     for warning in archived.warnings:
         result.warnings.append(warning)
         ctx.log.warning(job.name, f"tar: {warning}")
     result.size, result.sha256 = archived.size, archived.sha256
     if job.verify:
-        try:
-            result.entries = verify_archive(partial, archived.sha256, job.compression)
-        except SmgrError as exc:
-            _remove_quietly(partial)
-            raise VerificationFailed(f"verification failed, archive discarded: {exc.reason}", job=job.name) from exc
+        result.entries = archived.members
         result.verified = True
         ctx.log.info(job.name, f"verified {name}: {result.entries} entries, sha256 {archived.sha256}")
     publish(partial, final, archived.sha256)
     result.archive = final
     ctx.log.info(job.name, f"published {name} ({human_bytes(archived.size)})")
     return final
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
 
 
 def _sync_and_retain(job: BackupJob, ctx: RunContext, final: str, result: RunResult) -> None:

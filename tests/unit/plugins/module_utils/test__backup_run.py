@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils import _backup_run
+from ansible_collections.smgr.server_manager.plugins.module_utils import _archive
 from ansible_collections.smgr.server_manager.plugins.module_utils._archive import (
     archive_name_pattern,
     read_sidecar,
@@ -299,28 +301,27 @@ def test_world_writable_lock_directory_is_refused(prefix, data):
 
 
 def test_failed_verification_discards_archive_keeps_older_and_exits_4(prefix, data, monkeypatch, tmp_path):
-    """The archive is corrupted between writing and verifying: exit 4, bad archive gone, old one intact."""
+    """One byte of the compressed stream flips on its way into the file: the read-back catches it (exit 4), the
+    bad archive is gone, the old one intact."""
     prefix.add_job(name="app", type="paths", paths=[str(data)], retention={"keep_days": 0, "keep_min": 1})
     good = prefix.run_json("backup", "app", check=0)["archive"]
     good_sum = sha256_file(good)
 
-    real_create = _backup_run.create_archive
+    flip_middle_byte = (
+        "import sys; d = bytearray(sys.stdin.buffer.read()); d[len(d) // 2] ^= 0x55; sys.stdout.buffer.write(d)"
+    )
 
-    def corrupting_create(*args, **kwargs):
-        written = real_create(*args, **kwargs)
-        with open(written.path, "r+b") as handle:
-            handle.seek(written.size // 2)
-            byte = handle.read(1)
-            handle.seek(written.size // 2)
-            handle.write(bytes([byte[0] ^ 0x55]))
-        return written
+    def corrupting_compressor(compression):
+        command = " ".join(shlex.quote(word) for word in real_compressor(compression))
+        return ["sh", "-c", f"{command} | {shlex.quote(sys.executable)} -c {shlex.quote(flip_middle_byte)}"]
 
-    monkeypatch.setattr(_backup_run, "create_archive", corrupting_create)
+    real_compressor = _archive.compressor_command
+    monkeypatch.setattr(_archive, "compressor_command", corrupting_compressor)
     out, err = _Streams(), _Streams()
     code = main(["--config-dir", str(prefix.config), "--json", "backup", "app"], stdout=out, stderr=err)
     assert code == 4
     result = json.loads(out.text)
-    assert "verification failed, archive discarded" in result["error"] and "checksum mismatch" in result["error"]
+    assert "verification failed, archive discarded" in result["error"] and "does not decompress" in result["error"]
     assert [str(p) for p in prefix.archives("app")] == [good]
     assert sha256_file(good) == good_sum
     assert not [p for p in prefix.dest("app").iterdir() if p.name.endswith(".partial")]
