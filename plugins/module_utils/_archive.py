@@ -14,7 +14,6 @@ format) is in place, so a crash at any point leaves the published set complete.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import functools
@@ -245,13 +244,25 @@ def _space_message(path: str, exc: OSError) -> str:
 # --------------------------------------------------------------------------- create
 
 
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Optional[Callable[..., int]]:
+    """libc's prctl, loaded in the runner (not in each child); None where there is none."""
+    import ctypes  # here, not at the top: only archiving needs it
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
 def _die_with_parent() -> None:
     """preexec_fn of tar and the compressor: the kernel kills them when the runner dies.
 
     They write the archive file themselves, so a runner killed outright (the OOM killer, SIGKILL) would
     otherwise leave them running to the end, reading the whole tree into a file nobody publishes."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class _FileFollower:
@@ -392,6 +403,7 @@ def create_archive(
             verifier = _Verifier(compression, env, dec_err, list_err) if verify else None
             if verifier is not None:
                 processes.extend(verifier.processes)
+            _prctl()  # loaded before the forks: preexec_fn runs in the child
             tar = subprocess.Popen(
                 tar_create_command(paths, excludes, base),
                 stdin=subprocess.DEVNULL,

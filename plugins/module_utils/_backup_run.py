@@ -13,15 +13,12 @@ directory) and records the result in the state file.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import shutil
 import signal
-import ssl
 import subprocess
 import tempfile
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -259,6 +256,8 @@ def ping(url: Optional[str], suffix: str, log: RunLog, job: str) -> None:
     """healthchecks.io-style ping (``/start``, ``""``, ``/fail``); a failing ping is a warning, never a failure."""
     if not url:
         return
+    import http.client  # only jobs with a ping_url need the HTTP stack; the runner starts faster without it
+
     target = url.rstrip("/") + suffix if suffix else url
     try:
         status = http_get(target, PING_TIMEOUT)
@@ -271,6 +270,10 @@ def ping(url: Optional[str], suffix: str, log: RunLog, job: str) -> None:
 
 def http_get(url: str, timeout: float) -> int:
     """GET ``url`` (http or https, certificates verified); return the status code."""
+    import http.client
+    import ssl
+    import urllib.parse
+
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https":
         connection: http.client.HTTPConnection = http.client.HTTPSConnection(
