@@ -13,17 +13,21 @@ newest ``keep_min`` archives are always kept.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set
+from stat import S_ISREG
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._archive import (
     SIDECAR_SUFFIX,
     SUFFIXES,
+    archive_name_pattern,
     parse_archive_name,
+    stamp_datetime,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import Retention
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
@@ -35,9 +39,11 @@ _ARCHIVE_SUFFIXES = tuple(SUFFIXES)
 _SIDECAR_TEMP_RE = re.compile(r"\.(?P<archive>.+)\.sha256\.[A-Za-z0-9_]+\.tmp")
 
 
-@dataclass(frozen=True)
-class ArchiveRecord:
-    """One archive of the job: its file name, time (from the name), size, and the size of its sidecar."""
+class ArchiveRecord(NamedTuple):
+    """One archive of the job: its file name, time (from the name), size, and the size of its sidecar.
+
+    A named tuple, not a dataclass: a scan creates one per archive, and a tuple is made three times faster
+    (100,000 archives in B8, docs/performance.md)."""
 
     name: str
     time: datetime
@@ -48,6 +54,10 @@ class ArchiveRecord:
     @property
     def bytes_on_disk(self) -> int:
         return self.size + self.sidecar_size
+
+
+# Sort key of records, reversed for newest first (the name breaks ties between two archives of one second).
+_newest_first_key = operator.attrgetter("time", "name")
 
 
 @dataclass
@@ -77,7 +87,7 @@ def _period_keys(records: Sequence[ArchiveRecord], count: Optional[int], key: Ca
 
 def select_removals(records: Iterable[ArchiveRecord], policy: Retention, now: datetime) -> List[ArchiveRecord]:
     """The records to delete under ``policy`` at ``now``, oldest first. Never returns the newest ``keep_min``."""
-    ordered = sorted(records, key=lambda record: (record.time, record.name), reverse=True)
+    ordered = sorted(records, key=_newest_first_key, reverse=True)
     keep: Set[str] = {record.name for record in ordered[: max(policy.keep_min, 1)]}
     if policy.keep_days:
         cutoff = now - timedelta(days=policy.keep_days)
@@ -131,7 +141,7 @@ def _scan_fd(fd: int, host: str, job: str) -> List[ArchiveRecord]:
         sidecar = _lstat(fd, name + SIDECAR_SUFFIX)
         sidecar_size = sidecar.st_size if sidecar is not None and stat.S_ISREG(sidecar.st_mode) else 0
         records.append(ArchiveRecord(name, parsed[0], info.st_size, sidecar_size, parsed[1]))
-    records.sort(key=lambda record: (record.time, record.name), reverse=True)
+    records.sort(key=_newest_first_key, reverse=True)
     return records
 
 
@@ -139,16 +149,25 @@ def _scan_fd_unsized(fd: int, host: str, job: str) -> List[ArchiveRecord]:
     """Like :func:`_scan_fd` without a ``stat`` per file (sizes are 0): the type comes from the directory entry
     (``scandir`` falls back to ``lstat`` where the file system does not report it). Retention only needs names
     and times; it reads each file's type and size again right before removing it, so keeping thousands of
-    archives costs no system call each (see docs/performance.md, B8)."""
-    records = []
+    archives costs no system call each. The loop is :func:`parse_archive_name` inlined, with the bound methods
+    looked up once: it runs once per file (see docs/performance.md, B8)."""
+    match = archive_name_pattern(host, job).match
+    records: List[ArchiveRecord] = []
+    append = records.append
     with os.scandir(fd) as entries:
         for entry in entries:
-            if not entry.name.endswith(_ARCHIVE_SUFFIXES):  # sidecars and the rest: no parsing
+            name = entry.name
+            if not name.endswith(_ARCHIVE_SUFFIXES):  # sidecars and the rest: no parsing
                 continue
-            parsed = parse_archive_name(entry.name, host, job)
-            if parsed is not None and entry.is_file(follow_symlinks=False):
-                records.append(ArchiveRecord(entry.name, parsed[0], 0, 0, parsed[1]))
-    records.sort(key=lambda record: (record.time, record.name), reverse=True)
+            found = match(name)
+            if found is None or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                when = stamp_datetime(found.group("stamp"))
+            except ValueError:  # digits that are no date: not an archive name
+                continue
+            append(ArchiveRecord(name, when, 0, 0, SUFFIXES[found.group("suffix")]))
+    records.sort(key=_newest_first_key, reverse=True)
     return records
 
 
@@ -159,8 +178,11 @@ def _regular_size(fd: int, name: str) -> int:
 
 def _unlink_regular(fd: int, name: str) -> int:
     """Unlink ``name`` relative to the open directory when it is (still) a regular file; return bytes freed."""
-    info = _lstat(fd, name)
-    if info is None or not stat.S_ISREG(info.st_mode):
+    try:
+        info = os.lstat(name, dir_fd=fd)
+    except FileNotFoundError:
+        return 0
+    if not S_ISREG(info.st_mode):
         return 0
     try:
         os.unlink(name, dir_fd=fd)
@@ -180,6 +202,7 @@ def apply_retention(
         records = _scan_fd_unsized(fd, host, job)
         removals = select_removals(records, policy, now)
         removed_names = {record.name for record in removals}
+        unlink_regular = _unlink_regular
         freed = 0
         removed: List[str] = []
         for record in removals:
@@ -188,8 +211,7 @@ def apply_retention(
                 removed.append(record.name)
                 continue
             try:
-                freed += _unlink_regular(fd, record.name)
-                freed += _unlink_regular(fd, record.name + SIDECAR_SUFFIX)
+                freed += unlink_regular(fd, record.name) + unlink_regular(fd, record.name + SIDECAR_SUFFIX)
             except OSError as exc:
                 raise SmgrError(
                     f"cannot remove {os.path.join(directory, record.name)}: {exc.strerror}", job=job

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shlex
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -147,3 +149,29 @@ def test_tar_and_the_compressor_die_with_the_runner(tree, tmp_path):
             child.wait()
         for pid in _sleepers():
             os.kill(int(pid), signal.SIGKILL)
+
+
+def test_both_ways_of_reading_a_stamp_agree(monkeypatch):
+    """fromisoformat (Python 3.11+) and the digits (older Pythons) give the same datetime or both refuse."""
+    rng = random.Random(11)
+    stamps = ["20260101T000000Z", "20240229T235959Z", "20250229T000000Z", "20261345T000000Z", "20260101T240000Z"]
+    stamps += [
+        f"{rng.randrange(1, 10000):04d}{rng.randrange(0, 14):02d}{rng.randrange(0, 33):02d}T"
+        f"{rng.randrange(0, 26):02d}{rng.randrange(0, 62):02d}{rng.randrange(0, 62):02d}Z"
+        for _ in range(20000)
+    ]
+
+    def read_all():
+        results = []
+        for stamp in stamps:
+            try:
+                results.append(_archive.stamp_datetime(stamp))
+            except ValueError:
+                results.append(None)
+        return results
+
+    monkeypatch.setattr(_archive, "_FROMISOFORMAT_READS_BASIC", sys.version_info >= (3, 11))
+    native = read_all()
+    monkeypatch.setattr(_archive, "_FROMISOFORMAT_READS_BASIC", False)
+    assert read_all() == native
+    assert native[0] == datetime(2026, 1, 1, tzinfo=timezone.utc) and native[2] is None and native[3] is None
