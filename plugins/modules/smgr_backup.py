@@ -21,7 +21,7 @@ description:
     naming the job and the field, and no file is changed.
   - Files are written atomically and only when their content or mode differs.
   - With O(create_directories), also creates the runner's directories and sets their modes, and with
-    O(logrotate_file) writes the logrotate configuration of the cron logs: the whole host layout in one task.
+    O(logrotate_file) writes the logrotate configuration of the cron logs, so one task sets up the whole host layout.
   - With O(run_now), runs a job through the runner after writing the files and returns its result;
     a failed run fails the task with the runner's error.
   - Does not write cron entries; schedule C(smgr backup <name>) with M(smgr.server_manager.smgr_schedule).
