@@ -392,7 +392,7 @@ def create_archive(
     """
     env = subprocess_env()
     with contextlib.ExitStack() as stack:
-        tar_err, comp_err, dec_err, list_err = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(4))
+        tar_err, comp_err, dec_err, list_err = (stack.enter_context(tempfile.TemporaryFile()) for _index in range(4))
         try:
             fd = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except OSError as exc:

@@ -158,7 +158,7 @@ def test_both_ways_of_reading_a_stamp_agree(monkeypatch):
     stamps += [
         f"{rng.randrange(1, 10000):04d}{rng.randrange(0, 14):02d}{rng.randrange(0, 33):02d}T"
         f"{rng.randrange(0, 26):02d}{rng.randrange(0, 62):02d}{rng.randrange(0, 62):02d}Z"
-        for _ in range(20000)
+        for _index in range(20000)
     ]
 
     def read_all():
