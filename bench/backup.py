@@ -133,9 +133,9 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
     label = f"{mib(size)}, {stats.files} files"
     rows: List[Row] = []
 
-    log(f"B4/B5: smgr backup (verify off, on) and tar | zstd -3 -T0, best of {settings.repeats}")
+    log(f"B4/B5: smgr backup (verify off, on) and tar | zstd -3 -T0, best of {settings.backup_repeats}")
     ours_plain, ours_verified, limit = best_of(
-        settings.repeats,
+        settings.backup_repeats,
         lambda: bench.smgr_backup(plain),
         lambda: bench.smgr_backup(verified),
         lambda: bench.tar_zstd(tree),
