@@ -566,7 +566,8 @@ EXPRESSIONS = st.one_of(
     st.lists(FIELD, min_size=5, max_size=5).map(" ".join),
 )
 COMMANDS = TEXT.filter(lambda text: text.strip() and not text.startswith("-"))
-LOGS = st.none() | TEXT.map(lambda text: "/" + text).filter(lambda text: not text.endswith("/"))
+# A log path names a file: validation refuses one ending in "/", "." or ".." (hypothesis found "/.").
+LOGS = st.none() | TEXT.map(lambda text: "/" + text).filter(lambda text: os.path.basename(text) not in ("", ".", ".."))
 JOBS = st.builds(
     CronJob,
     name=NAMES,

@@ -223,7 +223,8 @@ JOBS = st.builds(
     command=COMMANDS,
     schedule=TEXT.filter(str.strip),
     user=USERS,
-    log=st.none() | TEXT.map(lambda text: "/var/log/" + text).filter(lambda text: not text.endswith("/")),
+    log=st.none()
+    | TEXT.map(lambda text: "/var/log/" + text).filter(lambda text: os.path.basename(text) not in ("", ".", "..")),
     prevent_overlap=st.booleans(),
     disabled=st.booleans(),
 )
