@@ -141,8 +141,8 @@ def compression_of(path: str) -> str:
 def compressor_command(compression: str) -> List[str]:
     if compression == "zstd":
         # -B2MiB: 2 MiB jobs per worker thread instead of zstd's default (4 x the window, 8 MiB at level 3)
-        # keeps the compressor near 25 MiB instead of 80 MiB on two cores, for under 1 % of archive size and
-        # about 15 % of zstd's speed: the memory bound is the target kept (docs/performance.md, B4 and B7).
+        # keeps the compressor near 25 MiB instead of 70-80 MiB on two cores, for under 1 % of archive size; zstd
+        # alone runs ~15 % slower, lost in the noise of the whole backup (docs/performance.md, B4 and B7).
         return ["zstd", "-q", "-c", "-T0", "-B2MiB"]
     return ["gzip", "-c"]
 
