@@ -41,6 +41,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._crontab impor
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.tests.support import cron_model
+from ansible_collections.smgr.server_manager.tests.support.cron_strategies import COMMANDS, NAMES, TEXT, log_paths
 
 cron_hands_to_shell = cron_model.cron_hands_to_shell
 
@@ -557,17 +558,12 @@ def test_backup_keep_must_be_a_count(tmp_path):
 # --- properties ------------------------------------------------------------------------------
 
 
-TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=60)
-NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 USERS = st.from_regex(r"[a-z_][a-z0-9_.-]{0,12}", fullmatch=True)
 FIELD = st.from_regex(r"[0-9A-Za-z*,/-]{1,8}", fullmatch=True)
 EXPRESSIONS = st.one_of(
     st.sampled_from(["@reboot", "@daily", "@hourly", "@weekly", "0 2 * * *", "*/5 1-3 * jan mon-fri"]),
     st.lists(FIELD, min_size=5, max_size=5).map(" ".join),
 )
-COMMANDS = TEXT.filter(lambda text: text.strip() and not text.startswith("-"))
-# A log path names a file: validation refuses one ending in "/", "." or ".." (hypothesis found "/.").
-LOGS = st.none() | TEXT.map(lambda text: "/" + text).filter(lambda text: os.path.basename(text) not in ("", ".", ".."))
 JOBS = st.builds(
     CronJob,
     name=NAMES,
@@ -575,7 +571,7 @@ JOBS = st.builds(
     command=COMMANDS,
     schedule=TEXT.filter(str.strip),
     user=USERS,
-    log=LOGS,
+    log=log_paths("/"),
     prevent_overlap=st.booleans(),
     disabled=st.booleans(),
 )

@@ -41,12 +41,10 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._crontab impor
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
 from ansible_collections.smgr.server_manager.tests.support import cron_model
+from ansible_collections.smgr.server_manager.tests.support.cron_strategies import COMMANDS, NAMES, TEXT, log_paths
 
 CRON = "/usr/sbin/cron"
 CRON_PID_FILE = "/run/crond.pid"
-
-TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=60)
-COMMANDS = TEXT.filter(lambda text: text.strip() and not text.startswith("-"))
 
 
 cron_hands_to_shell = cron_model.cron_hands_to_shell
@@ -218,13 +216,12 @@ def test_unknown_user_is_reported():
 USERS = st.just("root")
 JOBS = st.builds(
     CronJob,
-    name=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True),
+    name=NAMES,
     expression=st.sampled_from(["@reboot", "@daily", "0 2 * * *", "*/5 1-3 * jan mon-fri", "0 0 1,15 * 7"]),
     command=COMMANDS,
     schedule=TEXT.filter(str.strip),
     user=USERS,
-    log=st.none()
-    | TEXT.map(lambda text: "/var/log/" + text).filter(lambda text: os.path.basename(text) not in ("", ".", "..")),
+    log=log_paths("/var/log/"),
     prevent_overlap=st.booleans(),
     disabled=st.booleans(),
 )
