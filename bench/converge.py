@@ -21,7 +21,7 @@ from typing import List, Tuple, Union
 from ansible_run import PlaybookResult, playbook, write_local_inventory
 from common import BENCH_DIR, ROOT, Row, Settings, log, seconds
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import runner_bytes
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import runner_bytes
 
 EXAMPLE_GROUP_VARS = ROOT / "examples" / "inventory" / "group_vars" / "all.yml"
 OURS_PLAYBOOK = "smgr.server_manager.site"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import validate_job
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import validate_job
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 
 def backup_job_problems(jobs: object, backup_root: str) -> list[str]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._cron import expand_schedule
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import expand_schedule
 
 
 def schedule_problems(schedules: object, hash_seed: str = "") -> list[str]:

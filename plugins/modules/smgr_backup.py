@@ -495,16 +495,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils import _runner
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
-from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import (
-    commit_staged,
-    discard_staged,
-    read_bytes,
-    remove_file,
-    stage_file,
-)
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     HAS_YAML,
     JOB_KEYS,
     JOBS_SUBDIR,
@@ -519,15 +510,24 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
     validate_jobs,
     validate_settings,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._layout import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.layout import (
     LOGROTATE_FREQUENCIES,
     LOGROTATE_MODE,
     apply_directories,
     plan_directories,
     render_logrotate,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import collect_sources, runner_bytes
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import (
+    commit_staged,
+    discard_staged,
+    read_bytes,
+    remove_file,
+    stage_file,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner import cli as runner_cli
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import collect_sources, runner_bytes
 
 CONFIG_MODE = 0o600
 RUNNER_MODE = 0o755
@@ -834,8 +834,8 @@ def main():
                     f"{runner_path} is a configuration file, not a place for the runner", field="runner_path"
                 )
             interpreter = params["runner_interpreter"] or sys.executable
-            # The runner is _runner and what it imports: imported above, so AnsiballZ ships all of it.
-            sources = collect_sources(_runner.__name__.rsplit(".", 1)[1])
+            # The runner is _runner.cli and what it imports: imported above, so AnsiballZ ships all of it.
+            sources = collect_sources(runner_cli.__name__.split(".module_utils.", 1)[1])
             files[runner_path] = (runner_bytes(interpreter, sources), RUNNER_MODE)
         if logrotate_file is not None:
             if logrotate_file in files:

@@ -162,9 +162,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._archive import sha256_file
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import sha256_file
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     HAS_YAML,
     YAML_IMPORT_ERROR,
     job_to_dict,
@@ -172,13 +171,14 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
     load_job,
     settings_to_dict,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner.cli import (
     archive_host,
     archives_of,
     effective_settings,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._state import load_state
 
 
 def job_info(job, path, settings, host, verify):

@@ -266,18 +266,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
-from ansible_collections.smgr.server_manager.plugins.module_utils._atomic import remove_file, write_atomic
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._mail import (
-    LEVELS,
-    Notification,
-    custom_notification,
-    default_hostname,
-    notify,
-    test_notification,
-)
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import remove_file, write_atomic
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import (
     DEFAULT_PATH,
     DEFAULT_SECURITY,
     DEFAULT_TIMEOUT,
@@ -294,6 +286,14 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config
     read_file_state,
     redact_text,
     redacted_config_dict,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
+    LEVELS,
+    Notification,
+    custom_notification,
+    default_hostname,
+    notify,
+    test_notification,
 )
 
 ARGUMENT_SPEC = dict(

@@ -284,11 +284,14 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
-from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
-from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import DEFAULT_ENV
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import (
+    CRONITER_IMPORT_ERROR,
+    HAS_CRONITER,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import DEFAULT_ENV
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import (
     CRON_FILE_MODE,
     JobRequest,
     apply,

@@ -106,10 +106,13 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._argspec import fail_on_validation_crash
-from ansible_collections.smgr.server_manager.plugins.module_utils._cron import CRONITER_IMPORT_ERROR, HAS_CRONITER
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import (
+    CRONITER_IMPORT_ERROR,
+    HAS_CRONITER,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import (
     check_next_runs,
     current_jobs,
     job_report,

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     RunnerSettings,
     render_job,
     render_settings,
     validate_job,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import runner_bytes
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import runner_bytes
 
 SUPPORT_DIR = Path(__file__).resolve().parent
 MAILCOW_STANDIN = SUPPORT_DIR / "mailcow"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import validate_absolute_path
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import validate_absolute_path
 
 TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=60)
 COMMANDS = TEXT.filter(lambda text: text.strip() and not text.startswith("-"))

@@ -357,14 +357,14 @@ def cron_entries(text: str, with_user: bool = True) -> list[tuple[str, str]]:
 
 @functools.cache
 def _cached_sources(entry: str):
-    from ansible_collections.smgr.server_manager.plugins.module_utils import _runner_build
+    from ansible_collections.smgr.server_manager.plugins.module_utils._runner import build as _runner_build
 
     return _runner_build.collect_sources(entry)
 
 
 @functools.cache
 def _cached_runner(interpreter: str) -> bytes:
-    from ansible_collections.smgr.server_manager.plugins.module_utils import _runner_build
+    from ansible_collections.smgr.server_manager.plugins.module_utils._runner import build as _runner_build
 
     return _runner_build.runner_bytes(interpreter, _cached_sources(_runner_build.ENTRY_MODULE))
 

@@ -33,15 +33,15 @@ from typing import Callable
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils import _runner
-from ansible_collections.smgr.server_manager.plugins.module_utils._archive import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     parse_archive_name,
     read_sidecar,
     sha256_file,
     verify_archive,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import split_managed_block
-from ansible_collections.smgr.server_manager.plugins.module_utils._lock import is_locked
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import is_locked
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner import cli as _runner
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import split_managed_block
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_notify, smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._archive import read_sidecar, verify_archive
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import read_sidecar, verify_archive
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import unused_port

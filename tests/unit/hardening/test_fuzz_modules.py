@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import load_job, load_settings
-from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import parse_cron_file
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config import load_config
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import load_job, load_settings
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import load_config
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import parse_cron_file
 from ansible_collections.smgr.server_manager.plugins.modules import (
     smgr_backup,
     smgr_backup_info,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._crontab import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import (
     BLOCK_BEGIN,
     BLOCK_END,
     parse_block,

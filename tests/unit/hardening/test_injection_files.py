@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     JOB_KEYS,
     SETTINGS_KEYS,
     load_job,
@@ -29,7 +29,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs i
     validate_job,
     validate_settings,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config import KEYS, load_config
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import KEYS, load_config
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_notify, smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (

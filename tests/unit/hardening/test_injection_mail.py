@@ -20,8 +20,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils import _notify_cli
-from ansible_collections.smgr.server_manager.plugins.module_utils._mail import one_line
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify import cli as _notify_cli
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import one_line
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._archive import tar_create_command
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup_jobs import validate_job
-from ansible_collections.smgr.server_manager.plugins.module_utils._errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._remote import Remote
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import tar_create_command
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import validate_job
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.remote import Remote
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix, Sshd
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import record_figures, wait_until
 

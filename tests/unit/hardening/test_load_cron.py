@@ -27,12 +27,12 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._archive import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     parse_archive_name,
     read_sidecar,
     verify_archive,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._lock import is_locked
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import is_locked
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify, smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (

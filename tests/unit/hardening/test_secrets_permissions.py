@@ -254,7 +254,8 @@ def test_locks_are_never_in_tmp(converged):
     # The defaults without a prefix, as the role and the modules have them.
     defaults = yaml.safe_load((REPO / "roles/smgr/defaults/main.yml").read_text())
     assert defaults["smgr_lock_dir"] == "{{ smgr_prefix }}/run/lock/smgr"
-    from ansible_collections.smgr.server_manager.plugins.module_utils import _backup_jobs, _crontab
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup import jobs as _backup_jobs
+    from ansible_collections.smgr.server_manager.plugins.module_utils._schedule import crontab as _crontab
 
     assert _backup_jobs.DEFAULT_LOCK_DIR == _crontab.DEFAULT_LOCK_DIR == "/run/lock/smgr"
     assert not any(line.startswith("/tmp") for line in (_backup_jobs.DEFAULT_LOCK_DIR, _crontab.DEFAULT_LOCK_DIR))

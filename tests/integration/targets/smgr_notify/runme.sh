@@ -78,7 +78,7 @@ fi
 # `smgr notify` as cron and the runner call it: the same sender, the file the module wrote.
 cli() {
     PYTHONPATH="$ANSIBLE_COLLECTIONS_PATH" "$python" -c \
-        'import sys; from ansible_collections.smgr.server_manager.plugins.module_utils._notify_cli import main; sys.exit(main(sys.argv[1:]))' \
+        'import sys; from ansible_collections.smgr.server_manager.plugins.module_utils._notify.cli import main; sys.exit(main(sys.argv[1:]))' \
         "$@"
 }
 config="$work/config/notifications.yaml"

@@ -12,7 +12,7 @@ import sys
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner_build import runner_bytes
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import runner_bytes
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_backup_info
 from ansible_collections.smgr.server_manager.tests.support.module_harness import AnsibleExitJson, AnsibleFailJson
 

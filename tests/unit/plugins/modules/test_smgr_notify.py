@@ -12,8 +12,8 @@ import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.smgr.server_manager.plugins.module_utils import _notify_config
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify_config import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify import config as _notify_config
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import (
     config_from_mapping,
     render_config,
 )

@@ -1,0 +1,139 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Health checks of the backup system: are backups recent, is there room for the next one, does cron run."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import List, Optional, Sequence
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+
+CRON_NAMES = ("cron", "crond")
+DEFAULT_MAX_AGE_HOURS = 26
+DEFAULT_MIN_FREE = "10%"
+
+
+@dataclass(frozen=True)
+class FreeSpaceThreshold:
+    """``10%`` (of the filesystem) or an absolute size like ``5G``/``500M``/``1024`` (bytes)."""
+
+    percent: Optional[float] = None
+    bytes: Optional[int] = None
+
+    def describe(self) -> str:
+        return f"{self.percent:g}%" if self.percent is not None else f"{self.bytes} bytes"
+
+
+@dataclass(frozen=True)
+class HealthProblem:
+    check: str
+    message: str
+    job: Optional[str] = None
+
+    def as_dict(self) -> dict:
+        return {"check": self.check, "job": self.job, "message": self.message}
+
+
+def parse_threshold(text: str) -> FreeSpaceThreshold:
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(%|[KMGT]?)(?:i?B)?\s*", text or "", re.IGNORECASE)
+    if not match:
+        raise SmgrError(f"--min-free must look like 10% or 5G, got {text!r}")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    if unit == "%":
+        if not 0 <= number < 100:
+            raise SmgrError(f"--min-free percentage must be between 0 and 100, got {text!r}")
+        return FreeSpaceThreshold(percent=number)
+    factor = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}[unit]
+    return FreeSpaceThreshold(bytes=int(number * factor))
+
+
+def backup_age_problems(
+    jobs: Sequence[BackupJob], state_dir: str, max_age: timedelta, now: datetime
+) -> List[HealthProblem]:
+    problems = []
+    for job in jobs:
+        last = load_state(state_dir, job.name).get("last_success") or {}
+        finished = last.get("finished")
+        if not finished:
+            problems.append(HealthProblem("backup_age", "has never completed a backup", job.name))
+            continue
+        when = datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo)
+        age = now - when
+        if age > max_age:
+            hours = age.total_seconds() / 3600
+            problems.append(
+                HealthProblem(
+                    "backup_age",
+                    f"last successful backup is {hours:.1f} hours old ({finished}), "
+                    f"more than {max_age.total_seconds() / 3600:g} hours",
+                    job.name,
+                )
+            )
+    return problems
+
+
+def existing_ancestor(path: str) -> str:
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def free_space_problems(jobs: Sequence[BackupJob], threshold: FreeSpaceThreshold) -> List[HealthProblem]:
+    problems = []
+    seen = set()
+    for job in jobs:
+        where = existing_ancestor(job.dest)
+        info = os.statvfs(where)
+        if info.f_fsid in seen and info.f_fsid:
+            continue
+        seen.add(info.f_fsid)
+        free = info.f_bavail * info.f_frsize
+        total = info.f_blocks * info.f_frsize
+        low = (threshold.percent is not None and total and free * 100.0 / total < threshold.percent) or (
+            threshold.bytes is not None and free < threshold.bytes
+        )
+        if low:
+            percent = free * 100.0 / total if total else 0.0
+            problems.append(
+                HealthProblem(
+                    "free_space",
+                    f"only {free} bytes ({percent:.1f}%) free on the filesystem of {job.dest}, "
+                    f"below {threshold.describe()}",
+                    job.name,
+                )
+            )
+    return problems
+
+
+def cron_running(proc: str = "/proc") -> bool:
+    """Whether a cron daemon (``cron`` or ``crond``) is among the running processes."""
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return False
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "comm"), encoding="utf-8", errors="replace") as handle:
+                if handle.read().strip() in CRON_NAMES:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def cron_problems(proc: str = "/proc") -> List[HealthProblem]:
+    if cron_running(proc):
+        return []
+    return [HealthProblem("cron", "no cron daemon is running: scheduled backups will not start")]

@@ -1,0 +1,106 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The runner's notifications: backup, cleanup and health results sent with ``notifications.yaml``.
+
+Preferences are those of the notification sender (``_mail.notify``) with one
+addition: the first success after a failure ("recovered") is sent whenever
+``notify_on_failure`` is on, because whoever got the failure mail needs to
+hear that it is fixed, even with ``notify_on_success: false``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import Notifier, RunResult
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, load_config
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
+    ALWAYS,
+    BackupReport,
+    HealthCheck,
+    HealthReport,
+    MaintenanceReport,
+    backup_notification,
+    default_hostname,
+    format_size,
+    maintenance_notification,
+    notify,
+    send_health,
+)
+
+NOTIFICATIONS_FILE = "notifications.yaml"
+
+
+def backup_report(job: BackupJob, result: RunResult, log_tail: List[str]) -> BackupReport:
+    error = result.error
+    if result.status == "partial":
+        error = f"the archive is published, but: {result.error}"
+    return BackupReport(
+        job=job.name,
+        success=result.status == "ok",
+        service=job.type,
+        archive=result.archive,
+        size_bytes=result.size,
+        duration_seconds=result.duration,
+        verified=result.verified if result.archive else None,
+        error=error,
+        log_tail="\n".join(log_tail) if result.status != "ok" else None,
+        recovered=result.recovered,
+    )
+
+
+class MailNotifier(Notifier):
+    """Sends through ``_mail`` with the settings in ``<config_dir>/notifications.yaml`` (missing file: disabled)."""
+
+    def __init__(self, config_dir: str, host: Optional[str] = None) -> None:
+        self.path = os.path.join(config_dir, NOTIFICATIONS_FILE)
+        self.host = host or default_hostname()
+
+    def _config(self) -> NotifyConfig:
+        return load_config(self.path, missing_ok=True)
+
+    def backup(self, job: BackupJob, result: RunResult, log_tail: List[str]) -> Optional[str]:
+        try:
+            config = self._config()
+            notification = backup_notification(backup_report(job, result, log_tail), self.host)
+            if result.recovered and config.notify_on_failure:
+                notification = replace(notification, outcome=ALWAYS)
+            notify(config, notification)
+        except SmgrError as exc:
+            return str(exc)
+        return None
+
+    def cleanup(self, reports: List[Dict[str, Any]], log_tail: List[str]) -> Optional[str]:
+        failed = [report for report in reports if report.get("status") not in ("ok", "already_running")]
+        removed = sum(len(report.get("removed", [])) + len(report.get("remote_removed", [])) for report in reports)
+        freed = sum(report.get("freed_bytes", 0) + report.get("remote_freed_bytes", 0) for report in reports)
+        details: Tuple[Tuple[str, str], ...] = (
+            ("Jobs", ", ".join(report["job"] for report in reports) or "none"),
+            ("Files removed", str(removed)),
+            ("Space freed", format_size(freed)),
+        )
+        report = MaintenanceReport(
+            task="cleanup",
+            success=not failed,
+            details=details,
+            error="; ".join(f"{item['job']}: {item.get('error')}" for item in failed) or None,
+            log_tail="\n".join(log_tail) if failed else None,
+        )
+        try:
+            notify(self._config(), maintenance_notification(report, self.host))
+        except SmgrError as exc:
+            return str(exc)
+        return None
+
+    def health(self, checks: List[Tuple[str, bool, str]]) -> Optional[str]:
+        report = HealthReport(checks=tuple(HealthCheck(name, ok, detail) for name, ok, detail in checks))
+        try:
+            send_health(self._config(), report, self.host)
+        except SmgrError as exc:
+            return str(exc)
+        return None

@@ -1,0 +1,553 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One backup run, start to end: lock, hooks, dump, archive, verify, publish, sync, retention, state.
+
+The order is what makes the archive trustworthy: nothing gets its final name
+before it was read back completely and matched its checksum; older archives are
+only removed (by retention) after the new one is published; every exit path
+removes what this run left half-done (the ``.partial`` file, the staging
+directory) and records the result in the state file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
+    PARTIAL_SUFFIX,
+    VerificationError,
+    archive_name,
+    create_archive,
+    publish,
+    sha256_file,
+    subprocess_env,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, RunnerSettings
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.mailcow import dump_mailcow
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.remote import (
+    Remote,
+    cleanup_remote,
+    sync_archive,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import (
+    CleanupResult,
+    apply_retention,
+    remove_leftovers,
+    scan_archives,
+    stale_leftovers,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import (
+    RunLog,
+    human_bytes,
+    iso,
+    utc_now,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import record_run
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_VERIFY = 4
+EXIT_PARTIAL = 5
+STAGING_PREFIX = ".smgr-staging-"
+PING_TIMEOUT = 10
+
+
+class VerificationFailed(SmgrError):
+    """The archive did not read back completely or did not match its checksum."""
+
+
+class Terminated(SmgrError):
+    """SIGTERM/SIGINT/SIGHUP arrived; raised so every cleanup path runs."""
+
+
+@dataclass
+class RunResult:
+    """What ``smgr backup JOB --json`` prints and the state file stores as ``last_run``."""
+
+    job: str
+    status: str = "failed"
+    exit_code: int = EXIT_FAILED
+    started: str = ""
+    finished: str = ""
+    duration: float = 0.0
+    archive: Optional[str] = None
+    size: Optional[int] = None
+    sha256: Optional[str] = None
+    entries: Optional[int] = None
+    verified: bool = False
+    synced: Optional[bool] = None
+    remote: Optional[str] = None
+    removed: List[str] = field(default_factory=list)
+    freed_bytes: int = 0
+    remote_removed: List[str] = field(default_factory=list)
+    remote_freed_bytes: int = 0
+    warnings: List[str] = field(default_factory=list)
+    error: Optional[str] = None
+    recovered: bool = False
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Notifier:
+    """Where run results go; the runner plugs in the e-mail sender (``_backup_notify.MailNotifier``).
+
+    Each method returns None when the message was sent or deliberately skipped, or an error text.
+    """
+
+    def backup(self, job: BackupJob, result: RunResult, log_tail: List[str]) -> Optional[str]:
+        return None
+
+    def cleanup(self, reports: List[Dict[str, Any]], log_tail: List[str]) -> Optional[str]:
+        return None
+
+    def health(self, checks: List[Tuple[str, bool, str]]) -> Optional[str]:
+        return None
+
+
+@dataclass
+class RunContext:
+    """Everything a run needs from outside: settings, host name, the log, and injectable clock and notifier."""
+
+    settings: RunnerSettings
+    host: str
+    log: RunLog
+    notifier: Notifier = field(default_factory=Notifier)
+    now: Callable[[], datetime] = utc_now
+
+
+# --------------------------------------------------------------------------- signals
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(f"stopped by signal {signal.Signals(signum).name}")
+
+
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def install_signal_handlers() -> Dict[int, Any]:
+    """Turn SIGTERM/SIGINT/SIGHUP into :class:`Terminated`; returns the previous handlers."""
+    previous = {}
+    for signum in TERMINATING_SIGNALS:
+        previous[signum] = signal.signal(signum, _raise_terminated)
+    return previous
+
+
+def restore_signal_handlers(previous: Dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+# --------------------------------------------------------------------------- small steps
+
+
+def run_hook(job: BackupJob, key: str, command: str, extra_env: Dict[str, str], log: RunLog) -> None:
+    """Run ``pre_command``/``post_command`` with ``/bin/sh -c`` under the job's timeout; raise on failure."""
+    env = dict(os.environ)
+    env.update({"SMGR_JOB": job.name, "SMGR_DEST": job.dest, **extra_env})
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            cwd="/",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            status = process.wait(timeout=job.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise SmgrError(f"did not finish within {job.timeout}s and was stopped", job=job.name, field=key) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        output.seek(0)
+        lines = [line for line in output.read().decode("utf-8", "backslashreplace").splitlines() if line.strip()]
+    for line in lines[-20:]:
+        log.info(job.name, f"{key}: {line}")
+    if status != 0:
+        raise SmgrError(f"failed with exit {status}: {'; '.join(lines[-5:]) or 'no output'}", job=job.name, field=key)
+
+
+def check_sources(job: BackupJob) -> None:
+    missing = [path for path in job.paths if not os.path.lexists(path)]
+    if missing:
+        raise SmgrError(f"path(s) to back up do not exist: {', '.join(missing)}", job=job.name, field="paths")
+
+
+def nginx_config_test(job: BackupJob, log: RunLog) -> Optional[str]:
+    """``nginx -t`` when nginx is installed; a broken configuration is still backed up, with a warning."""
+    nginx = shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None
+    )
+    if nginx is None:
+        return None
+    try:
+        completed = subprocess.run(
+            [nginx, "-t", "-q"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=60,
+            check=False,
+            env=subprocess_env(),
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"nginx -t could not run: {exc}"
+    if completed.returncode == 0:
+        log.info(job.name, "nginx -t: configuration ok")
+        return None
+    detail = " ".join(completed.stdout.decode("utf-8", "replace").split())[-300:]
+    return f"nginx -t reports a broken configuration (backed up anyway): {detail}"
+
+
+def ensure_dest(job: BackupJob) -> None:
+    try:
+        os.makedirs(job.dest, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise SmgrError(f"cannot create {job.dest}: {exc.strerror}", job=job.name, field="dest") from exc
+    if not os.path.isdir(job.dest):
+        raise SmgrError(f"{job.dest} is not a directory", job=job.name, field="dest")
+
+
+def remove_crash_leftovers(job: BackupJob, host: str, log: RunLog) -> None:
+    """Partial archives, orphan sidecars and staging directories of an earlier killed run (we hold the lock)."""
+    leftovers = stale_leftovers(job.dest, host, job.name)
+    if leftovers:
+        remove_leftovers(job.dest, leftovers)
+        log.warning(job.name, f"removed leftovers of an interrupted run: {', '.join(sorted(leftovers))}")
+    for entry in os.listdir(job.dest):
+        path = os.path.join(job.dest, entry)
+        if entry.startswith(STAGING_PREFIX) and os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+            log.warning(job.name, f"removed the staging directory of an interrupted run: {entry}")
+
+
+def free_archive_name(job: BackupJob, host: str, when: datetime) -> str:
+    """The archive name for ``when``; a second later if a run in the same second already used it.
+
+    Names only ever grow: the new archive is named at least a second after the newest one of the job, even if
+    that one was moved forward (runs in quick succession) or the clock went back. Retention orders archives by
+    the time in their name and must never take the new archive for an old one.
+    """
+    existing = scan_archives(job.dest, host, job.name)
+    if existing:
+        when = max(when, existing[0].time + timedelta(seconds=1))
+    for offset in range(3600):
+        name = archive_name(host, job.name, when + timedelta(seconds=offset), job.compression)
+        path = os.path.join(job.dest, name)
+        if not os.path.lexists(path) and not os.path.lexists(path + PARTIAL_SUFFIX):
+            return name
+    raise SmgrError("cannot find a free archive name", job=job.name)
+
+
+def ping(url: Optional[str], suffix: str, log: RunLog, job: str) -> None:
+    """healthchecks.io-style ping (``/start``, ``""``, ``/fail``); a failing ping is a warning, never a failure."""
+    if not url:
+        return
+    import http.client  # only jobs with a ping_url need the HTTP stack; the runner starts faster without it
+
+    target = url.rstrip("/") + suffix if suffix else url
+    try:
+        status = http_get(target, PING_TIMEOUT)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        log.warning(job, f"ping {suffix or 'success'} failed (ignored): {exc}")
+        return
+    if status >= 400:
+        log.warning(job, f"ping {suffix or 'success'} failed (ignored): HTTP {status}")
+
+
+def http_get(url: str, timeout: float) -> int:
+    """GET ``url`` (http or https, certificates verified); return the status code."""
+    import http.client
+    import ssl
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    elif parts.scheme == "http":
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    else:
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r}")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    try:
+        connection.request("GET", path, headers={"User-Agent": "smgr"})
+        response = connection.getresponse()
+        response.read(1024)
+        return response.status
+    finally:
+        connection.close()
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _prepare_sources(job: BackupJob, ctx: RunContext, staging: str, result: RunResult) -> Tuple[List[str], str]:
+    """(paths to archive, tar base directory) for the job's type."""
+    if job.type == "mailcow":
+        os.makedirs(staging, mode=0o700)
+        ctx.log.info(job.name, f"running Mailcow's backup script for {', '.join(job.mailcow_components)}")
+        dump_dir, warnings = dump_mailcow(job, staging)
+        result.warnings.extend(warnings)
+        ctx.log.info(job.name, f"Mailcow dump checked: {os.path.basename(dump_dir)}")
+        return [dump_dir], staging
+    check_sources(job)
+    if job.type == "nginx":
+        warning = nginx_config_test(job, ctx.log)
+        if warning:
+            result.warnings.append(warning)
+            ctx.log.warning(job.name, warning)
+    return list(job.paths), "/"
+
+
+def _archive_and_publish(job: BackupJob, ctx: RunContext, sources: List[str], base: str, result: RunResult) -> str:
+    name = free_archive_name(job, ctx.host, ctx.now())
+    final = os.path.join(job.dest, name)
+    partial = final + PARTIAL_SUFFIX
+    ctx.log.info(job.name, f"archiving {', '.join(sources)} to {partial} ({job.compression})")
+    try:
+        archived = create_archive(sources, partial, job.compression, job.exclude, base, verify=job.verify)
+    except VerificationError as exc:
+        # create_archive has removed the partial file; older archives are untouched.
+        raise VerificationFailed(f"verification failed, archive discarded: {exc.reason}", job=job.name) from exc
+    for warning in archived.warnings:
+        result.warnings.append(warning)
+        ctx.log.warning(job.name, f"tar: {warning}")
+    result.size, result.sha256 = archived.size, archived.sha256
+    if job.verify:
+        result.entries = archived.members
+        result.verified = True
+        ctx.log.info(job.name, f"verified {name}: {result.entries} entries, sha256 {archived.sha256}")
+    publish(partial, final, archived.sha256)
+    result.archive = final
+    ctx.log.info(job.name, f"published {name} ({human_bytes(archived.size)})")
+    return final
+
+
+def _sync_and_retain(job: BackupJob, ctx: RunContext, final: str, result: RunResult) -> None:
+    """Remote copy and retention; failures here leave a good local archive, so they make the run partial."""
+    problems: List[str] = []
+    if job.remote:
+        remote = Remote.for_job(job)
+        result.remote = remote.display
+        try:
+            sync_archive(remote, final, result.sha256 or sha256_file(final))
+            result.synced = True
+            ctx.log.info(job.name, f"copied to {remote.display}, remote checksum matches")
+            remote_cleanup = cleanup_remote(remote, ctx.host, job.name, job.retention, ctx.now(), dry_run=False)
+            result.remote_removed, result.remote_freed_bytes = remote_cleanup.removed, remote_cleanup.freed_bytes
+            _log_cleanup(ctx.log, job.name, remote_cleanup, f"on {remote.display}")
+        except SmgrError as exc:
+            result.synced = result.synced or False
+            problems.append(f"remote {remote.display}: {exc}")
+            ctx.log.error(job.name, f"remote {remote.display}: {exc}")
+    try:
+        local = apply_retention(job.dest, ctx.host, job.name, job.retention, ctx.now())
+        result.removed, result.freed_bytes = local.removed, local.freed_bytes
+        _log_cleanup(ctx.log, job.name, local, f"in {job.dest}")
+    except (SmgrError, OSError) as exc:
+        problems.append(f"retention: {exc}")
+        ctx.log.error(job.name, f"retention: {exc}")
+    if problems:
+        raise PartialFailure("; ".join(problems))
+
+
+class PartialFailure(SmgrError):
+    """The archive is good and published, but a later step (remote, retention, post_command) failed."""
+
+
+def _log_cleanup(log: RunLog, job: str, cleanup: CleanupResult, where: str) -> None:
+    verb = "would remove" if cleanup.dry_run else "removed"
+    if cleanup.removed:
+        log.info(
+            job,
+            f"retention {verb} {len(cleanup.removed)} archive(s) {where}, "
+            f"{human_bytes(cleanup.freed_bytes)}: {', '.join(cleanup.removed)}",
+        )
+    else:
+        log.info(job, f"retention: nothing to remove {where} ({len(cleanup.kept)} kept)")
+
+
+def run_backup(job: BackupJob, ctx: RunContext) -> RunResult:
+    """Run one backup of ``job``; never raises SmgrError (the result carries status, exit code and error)."""
+    result = RunResult(job=job.name)
+    start = ctx.now()
+    clock = time.monotonic()
+    result.started = iso(start)
+    lock = JobLock(ctx.settings.lock_dir, job.name)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        result.status, result.exit_code, result.error = "already_running", EXIT_LOCKED, str(exc)
+        ctx.log.error(job.name, f"{exc}; not starting a second run")
+        result.finished = iso(ctx.now())
+        return result
+    except SmgrError as exc:
+        result.error = str(exc)
+        ctx.log.error(job.name, str(exc))
+        result.finished = iso(ctx.now())
+        return result
+    try:
+        _run_locked(job, ctx, result, start)
+    finally:
+        result.duration = round(time.monotonic() - clock, 3)
+        result.finished = iso(ctx.now())
+        _finish(job, ctx, result)
+        lock.release()
+    return result
+
+
+def _run_locked(job: BackupJob, ctx: RunContext, result: RunResult, start: datetime) -> None:
+    staging = os.path.join(job.dest, STAGING_PREFIX + start.strftime("%Y%m%dT%H%M%SZ"))
+    pre_ran = False
+    ping(job.ping_url, "/start", ctx.log, job.name)
+    ctx.log.info(job.name, f"backup started (type {job.type}, dest {job.dest})")
+    try:
+        ensure_dest(job)
+        remove_crash_leftovers(job, ctx.host, ctx.log)
+        if job.pre_command:
+            pre_ran = True
+            run_hook(job, "pre_command", job.pre_command, {}, ctx.log)
+        sources, base = _prepare_sources(job, ctx, staging, result)
+        final = _archive_and_publish(job, ctx, sources, base, result)
+        shutil.rmtree(staging, ignore_errors=True)
+        _sync_and_retain(job, ctx, final, result)
+        result.status, result.exit_code = "ok", EXIT_OK
+    except PartialFailure as exc:
+        result.status, result.exit_code, result.error = "partial", EXIT_PARTIAL, exc.reason
+    except VerificationFailed as exc:
+        result.status, result.exit_code, result.error = "failed", EXIT_VERIFY, str(exc)
+        ctx.log.error(job.name, str(exc))
+    except SmgrError as exc:
+        result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(exc)
+        ctx.log.error(job.name, str(exc))
+    except OSError as exc:
+        result.status, result.exit_code = "failed", EXIT_FAILED
+        result.error = f"job {job.name!r}: {exc.strerror or exc} ({exc.filename or ''})"
+        ctx.log.error(job.name, result.error)
+    finally:
+        if os.path.isdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+        if pre_ran and job.post_command:
+            _post_command(job, ctx, result)
+
+
+def _post_command(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
+    try:
+        run_hook(job, "post_command", job.post_command or "", {"SMGR_STATUS": result.status}, ctx.log)
+    except SmgrError as exc:
+        ctx.log.error(job.name, str(exc))
+        if result.status == "ok":
+            result.status, result.exit_code, result.error = "partial", EXIT_PARTIAL, str(exc)
+        else:
+            result.warnings.append(str(exc))
+
+
+def _finish(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
+    """State file, log summary, notification and ping: each best effort, none can change the outcome."""
+    try:
+        state = record_run(ctx.settings.state_dir, job.name, result.as_dict())
+        result.recovered = bool(state.get("recovered"))
+    except SmgrError as exc:
+        ctx.log.error(job.name, f"cannot write the state file: {exc}")
+    if result.status == "ok":
+        ctx.log.info(job.name, f"backup ok in {result.duration:.1f}s" + (" (recovered)" if result.recovered else ""))
+    else:
+        ctx.log.error(job.name, f"backup {result.status} (exit {result.exit_code}): {result.error}")
+    try:
+        _notify_run(job, ctx, result)
+    except Exception as exc:
+        ctx.log.error(job.name, f"notification failed: {exc}")
+    ping(job.ping_url, "" if result.status in ("ok", "partial") else "/fail", ctx.log, job.name)
+
+
+def _notify_run(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
+    error = ctx.notifier.backup(job, result, ctx.log.tail_lines())
+    if error:
+        ctx.log.error(job.name, f"notification not sent: {error}")
+
+
+def summary_lines(result: RunResult) -> List[str]:
+    lines = [f"Started: {result.started}", f"Duration: {result.duration:.1f}s"]
+    if result.archive:
+        lines += [
+            f"Archive: {result.archive}",
+            f"Size: {human_bytes(result.size or 0)} ({result.size} bytes)",
+            f"SHA-256: {result.sha256}",
+            f"Verified: {'yes' if result.verified else 'no (verify is off)'}",
+        ]
+    if result.remote:
+        lines.append(f"Remote copy: {result.remote} ({'ok' if result.synced else 'FAILED'})")
+    if result.removed or result.freed_bytes:
+        lines.append(f"Retention: removed {len(result.removed)} archive(s), freed {human_bytes(result.freed_bytes)}")
+    for warning in result.warnings:
+        lines.append(f"Warning: {warning}")
+    return lines
+
+
+# --------------------------------------------------------------------------- cleanup
+
+
+def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> Dict[str, Any]:
+    """Retention for one job, locally and on its remote; the job's lock is held so it never races a backup."""
+    report: Dict[str, Any] = {"job": job.name, "dry_run": dry_run, "removed": [], "freed_bytes": 0}
+    lock = JobLock(ctx.settings.lock_dir, job.name)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        report.update(status="already_running", exit_code=EXIT_LOCKED, error=str(exc))
+        ctx.log.warning(job.name, f"{exc}; cleanup skipped")
+        return report
+    try:
+        local = apply_retention(job.dest, ctx.host, job.name, job.retention, ctx.now(), dry_run)
+        _log_cleanup(ctx.log, job.name, local, f"in {job.dest}")
+        report.update(removed=local.removed, freed_bytes=local.freed_bytes, kept=len(local.kept))
+        report.update(status="ok", exit_code=EXIT_OK)
+        if job.remote:
+            remote = Remote.for_job(job)
+            try:
+                remote_result = cleanup_remote(remote, ctx.host, job.name, job.retention, ctx.now(), dry_run)
+                _log_cleanup(ctx.log, job.name, remote_result, f"on {remote.display}")
+                report.update(remote_removed=remote_result.removed, remote_freed_bytes=remote_result.freed_bytes)
+            except SmgrError as exc:
+                ctx.log.error(job.name, f"remote cleanup on {remote.display}: {exc}")
+                report.update(status="partial", exit_code=EXIT_PARTIAL, error=f"remote {remote.display}: {exc}")
+    except (SmgrError, OSError) as exc:
+        ctx.log.error(job.name, f"cleanup failed: {exc}")
+        report.update(status="failed", exit_code=EXIT_FAILED, error=str(exc))
+    finally:
+        lock.release()
+    return report
+
+
+def overall_exit(codes: Sequence[int]) -> int:
+    """The most serious of several exit codes: failure > verification > partial > locked > ok."""
+    for code in (EXIT_USAGE, EXIT_FAILED, EXIT_VERIFY, EXIT_PARTIAL, EXIT_LOCKED):
+        if code in codes:
+            return code
+    return EXIT_OK

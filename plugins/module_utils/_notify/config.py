@@ -1,0 +1,518 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""notifications.yaml: load, validate, normalise, render, and plan a change of it.
+
+The file holds one top-level mapping ``notifications:`` (the seed's layout). A file
+in the seed's format (``smtp_use_tls`` instead of ``smtp_security``) is read as
+``starttls``/``none`` and written in the current format on the next write.
+
+Two configurations are equal when their :class:`NotifyConfig` values are equal, so
+a file that differs only in formatting, key order or defaults left implicit is not
+rewritten. The password never appears in an error message, a ``repr`` or a diff.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import stat
+import traceback
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Mapping
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+
+try:
+    import yaml
+except ImportError:
+    HAS_YAML = False
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+
+DEFAULT_PATH = "/opt/server-manager/config/notifications.yaml"
+FILE_MODE = 0o600
+TOP_KEY = "notifications"
+SEED_TLS_KEY = "smtp_use_tls"
+SECURITY_CHOICES = ("starttls", "tls", "none")
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+DEFAULT_SECURITY = "starttls"
+DEFAULT_TIMEOUT = 30
+MAX_TIMEOUT = 600
+REDACTED = "********"
+REDACTED_CHANGED = "******** (changed)"
+HEADER = "# Managed by smgr.server_manager.smgr_notify; local changes are overwritten.\n"
+
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """The normalised settings: every default filled in, so equality is equality of meaning."""
+
+    enabled: bool = False
+    smtp_server: str | None = None
+    smtp_port: int = DEFAULT_PORTS[DEFAULT_SECURITY]
+    smtp_security: str = DEFAULT_SECURITY
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    from_email: str | None = None
+    to_emails: tuple[str, ...] = ()
+    notify_on_success: bool = False
+    notify_on_failure: bool = True
+    smtp_timeout: int = DEFAULT_TIMEOUT
+    ca_file: str | None = None
+
+
+KEYS = tuple(f.name for f in fields(NotifyConfig))
+
+
+# --- field validation ------------------------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bool(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise SmgrError(f"must be true or false, got {_shown(value)}", field=key)
+    return value
+
+
+def _int_in_range(data: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = data.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SmgrError(f"must be an integer from {low} to {high}, got {_shown(value)}", field=key)
+    return value
+
+
+def _text(data: Mapping[str, Any], key: str, secret: bool = False) -> str | None:
+    """An optional single-line string; an empty string counts as not set."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        shown = f"a {type(value).__name__}" if secret else _shown(value)
+        raise SmgrError(f"must be a string, got {shown}", field=key)
+    if _CONTROL.search(value):
+        raise SmgrError("must not contain control characters (newline, tab, NUL ...)", field=key)
+    return value
+
+
+def is_dns_name(value: str) -> bool:
+    """Letters, digits and hyphens in dot-separated labels (one trailing dot allowed), not all-numeric at the end."""
+    name = value[:-1] if value.endswith(".") else value
+    labels = name.split(".")
+    valid = 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+    return valid and not labels[-1].isdigit()  # 1.2.3.4 is an IP address, not a name
+
+
+def is_hostname(value: str) -> bool:
+    """Whether ``value`` is a DNS name or an IP address."""
+    if is_dns_name(value):
+        return True
+    if _CONTROL.search(value) or " " in value or "%" in value:
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_email_address(value: str) -> bool:
+    """A plain ASCII ``local@domain`` address (no display name, nothing that could inject a header)."""
+    local, at, domain = value.rpartition("@")
+    return (
+        bool(at)
+        and len(value) <= 254
+        and 0 < len(local) <= 64
+        and bool(_LOCAL_PART.fullmatch(local))
+        and is_dns_name(domain)
+        and not domain.endswith(".")
+    )
+
+
+def _hostname(data: Mapping[str, Any], key: str) -> str | None:
+    value = _text(data, key)
+    if value is not None and not is_hostname(value):
+        raise SmgrError(f"must be a host name or an IP address, got {_shown(value)}", field=key)
+    return value
+
+
+def _address(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not is_email_address(value):
+        raise SmgrError(f"must be an e-mail address like ops@example.com, got {_shown(value)}", field=key)
+    return value
+
+
+def _addresses(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise SmgrError(f"must be a list of e-mail addresses, got {_shown(value)}", field=key)
+    addresses = tuple(_address(item, key) for item in value)
+    seen: set[str] = set()
+    for address in addresses:
+        if address.lower() in seen:
+            raise SmgrError(f"lists {address} twice", field=key)
+        seen.add(address.lower())
+    return addresses
+
+
+def _security(data: Mapping[str, Any]) -> str:
+    """``smtp_security``, or the seed's ``smtp_use_tls`` translated: true is starttls, false is none."""
+    security = data.get("smtp_security")
+    if security is not None and security not in SECURITY_CHOICES:
+        raise SmgrError(f"must be one of {', '.join(SECURITY_CHOICES)}, got {_shown(security)}", field="smtp_security")
+    use_tls = data.get(SEED_TLS_KEY)
+    if use_tls is None:
+        return security or DEFAULT_SECURITY
+    if not isinstance(use_tls, bool):
+        raise SmgrError(f"must be true or false, got {_shown(use_tls)}", field=SEED_TLS_KEY)
+    if security is None:
+        return "starttls" if use_tls else "none"
+    if use_tls != (security != "none"):
+        raise SmgrError(
+            f"{SEED_TLS_KEY} (the seed's setting) is {str(use_tls).lower()} but smtp_security is {security}; "
+            f"remove {SEED_TLS_KEY}",
+            field=SEED_TLS_KEY,
+        )
+    return security
+
+
+def _password(data: Mapping[str, Any]) -> str | None:
+    value = _text(data, "smtp_password", secret=True)
+    if value is not None and not _PRINTABLE_ASCII.fullmatch(value):
+        raise SmgrError("must contain only printable ASCII characters (SMTP AUTH sends ASCII)", field="smtp_password")
+    return value
+
+
+def _ca_file(data: Mapping[str, Any]) -> str | None:
+    value = _text(data, "ca_file")
+    if value is not None and not os.path.isabs(value):
+        raise SmgrError(f"must be an absolute path, got {_shown(value)}", field="ca_file")
+    return value
+
+
+def _check_consistency(config: NotifyConfig) -> None:
+    if config.enabled:
+        for key in ("smtp_server", "from_email"):
+            if getattr(config, key) is None:
+                raise SmgrError("is required when notifications are enabled", field=key)
+        if not config.to_emails:
+            raise SmgrError("needs at least one recipient when notifications are enabled", field="to_emails")
+    if (config.smtp_user is None) != (config.smtp_password is None):
+        missing = "smtp_password" if config.smtp_password is None else "smtp_user"
+        raise SmgrError("smtp_user and smtp_password go together: set both or neither", field=missing)
+    if config.smtp_user is not None and config.smtp_security == "none":
+        raise SmgrError(
+            "refusing to send the password over an unencrypted connection (smtp_security: none); use starttls or tls",
+            field="smtp_user",
+        )
+    if config.ca_file is not None and config.smtp_security == "none":
+        raise SmgrError("is only used with smtp_security starttls or tls", field="ca_file")
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> NotifyConfig:
+    """Validate and normalise one ``notifications:`` mapping (or module options) into a :class:`NotifyConfig`."""
+    unknown = sorted(str(key) for key in data if key not in KEYS and key != SEED_TLS_KEY)
+    if unknown:
+        raise SmgrError(f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(KEYS)}")
+    security = _security(data)
+    user = _text(data, "smtp_user")
+    from_email = data.get("from_email")
+    config = NotifyConfig(
+        enabled=_bool(data, "enabled", False),
+        smtp_server=_hostname(data, "smtp_server"),
+        smtp_port=_int_in_range(data, "smtp_port", DEFAULT_PORTS[security], 1, 65535),
+        smtp_security=security,
+        smtp_user=user,
+        smtp_password=_password(data),
+        from_email=None if from_email in (None, "") else _address(from_email, "from_email"),
+        to_emails=_addresses(data, "to_emails"),
+        notify_on_success=_bool(data, "notify_on_success", False),
+        notify_on_failure=_bool(data, "notify_on_failure", True),
+        smtp_timeout=_int_in_range(data, "smtp_timeout", DEFAULT_TIMEOUT, 1, MAX_TIMEOUT),
+        ca_file=_ca_file(data),
+    )
+    _check_consistency(config)
+    return config
+
+
+# --- the file --------------------------------------------------------------------------------------------------
+
+
+def _require_yaml() -> None:
+    if not HAS_YAML:
+        raise SmgrError("the PyYAML Python library is required to read and write notifications.yaml")
+
+
+def describe_yaml_error(exc: Exception) -> str:
+    """Where and what, without the offending line's text (it could hold the password)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "cannot be parsed"
+    if mark is None:
+        return str(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+def load_yaml(text: str, source: str) -> Any:
+    _require_yaml()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SmgrError(f"{source}: not valid YAML ({describe_yaml_error(exc)})") from None
+
+
+def section_of(document: Any, source: str) -> Mapping[str, Any]:
+    """The ``notifications:`` mapping of a loaded document."""
+    if not isinstance(document, dict) or TOP_KEY not in document:
+        raise SmgrError(f"{source}: expected a top-level '{TOP_KEY}:' mapping")
+    extra = sorted(str(key) for key in document if key != TOP_KEY)
+    if extra:
+        raise SmgrError(f"{source}: unexpected top-level key(s) {', '.join(extra)}; only '{TOP_KEY}:' is allowed")
+    section = document[TOP_KEY]
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise SmgrError(f"{source}: '{TOP_KEY}:' must be a mapping")
+    return section
+
+
+def parse_config_text(text: str, source: str) -> NotifyConfig:
+    """The configuration in ``text``; errors name ``source`` and the key."""
+    section = section_of(load_yaml(text, source), source)
+    try:
+        return config_from_mapping(section)
+    except SmgrError as exc:
+        raise SmgrError(f"{source}: {exc}") from None
+
+
+def decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SmgrError(f"{source}: not UTF-8 text") from None
+
+
+def load_config(path: str = DEFAULT_PATH, missing_ok: bool = False) -> NotifyConfig:
+    """Read ``path``. A missing file is an error, or disabled notifications when ``missing_ok``."""
+    data = read_bytes(path)
+    if data is None:
+        if missing_ok:
+            return NotifyConfig()
+        raise SmgrError(f"{path} does not exist: configure notifications with smgr.server_manager.smgr_notify")
+    return parse_config_text(decode(data, path), path)
+
+
+def config_to_mapping(config: NotifyConfig) -> dict[str, Any]:
+    """The file's ``notifications:`` mapping, keys in a fixed order, unset optional keys left out."""
+    mapping: dict[str, Any] = {}
+    for key in KEYS:
+        value = getattr(config, key)
+        if value is None:
+            continue
+        mapping[key] = list(value) if isinstance(value, tuple) else value
+    return mapping
+
+
+def _dump(document: Any) -> str:
+    _require_yaml()
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=False, width=4096)
+
+
+def render_config(config: NotifyConfig) -> str:
+    """The file content for ``config``: deterministic, so equal configurations render equal bytes."""
+    return HEADER + _dump({TOP_KEY: config_to_mapping(config)})
+
+
+# --- redaction -------------------------------------------------------------------------------------------------
+
+
+def redact_text(text: str, secrets: tuple[str | None, ...]) -> str:
+    """``text`` with every occurrence of every secret replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact_document(value: Any, secrets: tuple[str | None, ...]) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: (REDACTED if key == "smtp_password" and item is not None else _redact_document(item, secrets))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_document(item, secrets) for item in value]
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    return value
+
+
+def redacted_config_view(config: NotifyConfig, password_changed: bool = False) -> str:
+    """What :func:`render_config` writes, with the password replaced by a marker."""
+    if config.smtp_password is None:
+        return render_config(config)
+    marker = REDACTED_CHANGED if password_changed else REDACTED
+    return render_config(replace(config, smtp_password=marker))
+
+
+def redacted_text_view(text: str, secrets: tuple[str | None, ...]) -> str:
+    """An existing file for a diff: its parsed content with the password replaced, or a placeholder."""
+    try:
+        document = yaml.safe_load(text) if HAS_YAML else None
+    except yaml.YAMLError as exc:
+        return f"# (content not shown: not valid YAML, {describe_yaml_error(exc)})\n"
+    if document is None:
+        return text if not text.strip() else "# (content not shown: no YAML document)\n"
+    prefix = HEADER if text.startswith(HEADER) else ""
+    return prefix + redact_text(_dump(_redact_document(document, secrets)), secrets)
+
+
+# --- planning a change of the file -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileState:
+    """The file as found: ``text`` is None when it does not exist."""
+
+    text: str | None
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    undecodable: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do with the file, and how to show it."""
+
+    changed: bool
+    content: str | None
+    diff: list[dict[str, Any]]
+    warnings: tuple[str, ...] = ()
+    migrated: bool = False
+
+
+def read_file_state(path: str) -> FileState:
+    data = read_bytes(path)
+    if data is None:
+        return FileState(text=None)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise SmgrError(f"cannot stat {path}: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8")
+        undecodable = False
+    except UnicodeDecodeError:
+        text, undecodable = "", True
+    return FileState(text, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, undecodable)
+
+
+def desired_owner() -> tuple[int, int]:
+    """root:root when running as root, else the current user (a tree under another prefix, the demo)."""
+    uid = os.geteuid()
+    return (0, 0) if uid == 0 else (uid, os.getegid())
+
+
+def current_config(state: FileState, source: str) -> tuple[NotifyConfig | None, str | None]:
+    """The existing file's configuration, or None and why it cannot be used."""
+    if state.text is None:
+        return None, None
+    if state.undecodable:
+        return None, f"{source}: not UTF-8 text"
+    try:
+        return parse_config_text(state.text, source), None
+    except SmgrError as exc:
+        return None, str(exc)
+
+
+def _section_or_empty(text: str) -> Mapping[str, Any]:
+    try:
+        return section_of(load_yaml(text, ""), "")
+    except SmgrError:
+        return {}
+
+
+def is_seed_format(text: str) -> bool:
+    return SEED_TLS_KEY in _section_or_empty(text)
+
+
+def file_password(state: FileState) -> str | None:
+    """The password written in the existing file, even when the file is otherwise invalid (to redact it)."""
+    if state.text is None or state.undecodable:
+        return None
+    value = _section_or_empty(state.text).get("smtp_password")
+    return value if isinstance(value, str) and value else None
+
+
+def _attributes(path: str, mode: int | None, uid: int | None, gid: int | None) -> dict[str, Any]:
+    return {"path": path, "mode": None if mode is None else f"{mode:04o}", "owner": uid, "group": gid}
+
+
+def _before_view(state: FileState, secrets: tuple[str | None, ...]) -> str:
+    if state.text is None:
+        return ""
+    if state.undecodable:
+        return "# (content not shown: not UTF-8 text)\n"
+    return redacted_text_view(state.text, secrets)
+
+
+def plan_present(path: str, desired: NotifyConfig, state: FileState, owner: tuple[int, int]) -> Plan:
+    """Write ``desired`` unless the file already means the same and has mode 0600 and the right owner."""
+    current, problem = current_config(state, path)
+    attributes_ok = (state.mode, state.uid, state.gid) == (FILE_MODE, *owner)
+    changed = current != desired or not attributes_ok
+    content = render_config(desired)
+    if not changed:
+        return Plan(False, content, [])
+    secrets = (desired.smtp_password, file_password(state))
+    password_changed = current is not None and current.smtp_password not in (None, desired.smtp_password)
+    diff = [
+        {
+            "before_header": path,
+            "after_header": path,
+            "before": _before_view(state, secrets),
+            "after": redacted_config_view(desired, password_changed),
+        }
+    ]
+    if state.text is not None and not attributes_ok:
+        before_attributes = _attributes(path, state.mode, state.uid, state.gid)
+        diff.append({"before": before_attributes, "after": _attributes(path, FILE_MODE, *owner)})
+    warnings = () if problem is None else (f"replacing an invalid file: {redact_text(problem, secrets)}",)
+    migrated = state.text is not None and current is not None and is_seed_format(state.text)
+    return Plan(True, content, diff, warnings, migrated)
+
+
+def plan_absent(path: str, state: FileState) -> Plan:
+    if state.text is None:
+        return Plan(False, None, [])
+    before = _before_view(state, (file_password(state),))
+    return Plan(True, None, [{"before_header": path, "after_header": path, "before": before, "after": ""}])
+
+
+def redacted_config_dict(config: NotifyConfig) -> dict[str, Any]:
+    """The configuration for a module result: every key, the password as a marker when set."""
+    mapping = {key: getattr(config, key) for key in KEYS}
+    mapping["to_emails"] = list(config.to_emails)
+    if config.smtp_password is not None:
+        mapping["smtp_password"] = REDACTED
+    return mapping

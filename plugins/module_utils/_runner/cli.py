@@ -1,0 +1,437 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The host runner ``smgr``: the command line cron and operators use (documented in docs/runner.md).
+
+    smgr [--config-dir DIR] [--json] backup JOB
+    smgr cleanup [JOB...] [--dry-run]
+    smgr restore JOB [ARCHIVE|latest] --to DIR [--force] [--no-checksum]
+    smgr restore JOB [ARCHIVE|latest] --list
+    smgr list [JOB...]
+    smgr status [JOB...]
+    smgr health [--max-age HOURS] [--min-free 10%|5G] [--no-cron-check] [--no-notify]
+    smgr notify test|send ...
+
+The configuration directory is ``--config-dir``, else ``$SMGR_CONFIG_DIR``, else
+``<prefix>/config`` when the runner is ``<prefix>/bin/smgr`` (so
+``/opt/server-manager/bin/smgr`` reads ``/opt/server-manager/config``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional, Sequence, TextIO
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import read_sidecar
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health import (
+    DEFAULT_MAX_AGE_HOURS,
+    DEFAULT_MIN_FREE,
+    backup_age_problems,
+    cron_problems,
+    free_space_problems,
+    parse_threshold,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
+    DEFAULT_CONFIG_DIR,
+    RUNNER_SETTINGS_FILE,
+    BackupJob,
+    RunnerSettings,
+    list_job_files,
+    load_job,
+    load_settings,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.notify import MailNotifier
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.restore import contents, find_archive, restore
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import scan_archives
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Notifier,
+    RunContext,
+    install_signal_handlers,
+    overall_exit,
+    restore_signal_handlers,
+    run_backup,
+    run_cleanup,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import (
+    RunLog,
+    human_bytes,
+    iso,
+    utc_now,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import is_locked
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify import cli as _notify_cli
+
+CONFIG_ENV = "SMGR_CONFIG_DIR"
+
+
+class UsageError(SmgrError):
+    """Bad command line or configuration: exit 2."""
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def resolve_config_dir(option: Optional[str], environ: Dict[str, str], runner_path: Optional[str]) -> str:
+    if option:
+        return os.path.abspath(option)
+    if environ.get(CONFIG_ENV):
+        return os.path.abspath(environ[CONFIG_ENV])
+    if runner_path:
+        bin_dir = os.path.dirname(os.path.realpath(runner_path))
+        if os.path.basename(bin_dir) == "bin":
+            return os.path.join(os.path.dirname(bin_dir), "config")
+    return DEFAULT_CONFIG_DIR
+
+
+def effective_settings(config_dir: str) -> RunnerSettings:
+    """``runner.yaml``; without one, state and logs sit beside the config directory (``<prefix>/state``, ``/logs``)."""
+    if os.path.exists(os.path.join(config_dir, RUNNER_SETTINGS_FILE)):
+        return load_settings(config_dir)
+    base = os.path.dirname(config_dir.rstrip("/"))
+    return RunnerSettings(state_dir=os.path.join(base, "state"), log_dir=os.path.join(base, "logs"))
+
+
+def archive_host(settings: RunnerSettings) -> str:
+    """The ``<host>`` of archive names: ``archive_host`` or the short host name, made safe for a file name."""
+    if settings.archive_host:
+        return settings.archive_host
+    short = socket.gethostname().split(".")[0]
+    return re.sub(r"[^A-Za-z0-9-]", "-", short).strip("-") or "localhost"
+
+
+class Runner:
+    """One invocation: resolved configuration, output streams, and the verbs."""
+
+    def __init__(
+        self, config_dir: str, as_json: bool, stdout: TextIO, stderr: TextIO, notifier: Optional[Notifier] = None
+    ) -> None:
+        self.config_dir = config_dir
+        try:
+            self.settings = effective_settings(config_dir)
+        except SmgrError as exc:
+            raise UsageError(str(exc)) from exc
+        self.host = archive_host(self.settings)
+        self.as_json = as_json
+        self.stdout = stdout
+        self.stderr = stderr
+        self._notifier = notifier
+
+    def context(self, verb: str) -> RunContext:
+        log = RunLog(self.settings.log_dir, verb, echo=self.stderr)
+        notifier = self._notifier or MailNotifier(self.config_dir, self.settings.archive_host)
+        return RunContext(settings=self.settings, host=self.host, log=log, notifier=notifier)
+
+    def job(self, name: str) -> BackupJob:
+        try:
+            return load_job(self.config_dir, name, self.settings.backup_root)
+        except SmgrError as exc:
+            raise UsageError(str(exc)) from exc
+
+    def jobs(self, names: Sequence[str]) -> List[BackupJob]:
+        if names:
+            return [self.job(name) for name in names]
+        return [self.job(name) for name in list_job_files(self.config_dir)]
+
+    def emit(self, data: Any, text_lines: Sequence[str]) -> None:
+        if self.as_json:
+            self.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        else:
+            for line in text_lines:
+                self.stdout.write(line + "\n")
+        self.stdout.flush()
+
+    # ----------------------------------------------------------------------- verbs
+
+    def backup(self, args: argparse.Namespace) -> int:
+        job = self.job(args.job)
+        previous = install_signal_handlers()
+        try:
+            result = run_backup(job, self.context("backup"))
+        finally:
+            restore_signal_handlers(previous)
+        lines = [f"{job.name}: {result.status}" + (f" - {result.error}" if result.error else "")]
+        if result.archive:
+            lines.append(f"archive: {result.archive} ({human_bytes(result.size or 0)}, sha256 {result.sha256})")
+        if result.removed:
+            lines.append(f"retention removed {len(result.removed)} archive(s), freed {human_bytes(result.freed_bytes)}")
+        self.emit(result.as_dict(), lines)
+        return result.exit_code
+
+    def cleanup(self, args: argparse.Namespace) -> int:
+        jobs = self.jobs(args.jobs)
+        ctx = self.context("cleanup")
+        reports = [run_cleanup(job, ctx, args.dry_run) for job in jobs]
+        if not args.dry_run:
+            error = ctx.notifier.cleanup(reports, ctx.log.tail_lines())
+            if error:
+                ctx.log.error(None, f"notification not sent: {error}")
+        verb = "would remove" if args.dry_run else "removed"
+        lines = []
+        for report in reports:
+            removed = report.get("removed", []) + report.get("remote_removed", [])
+            freed = report.get("freed_bytes", 0) + report.get("remote_freed_bytes", 0)
+            lines.append(
+                f"{report['job']}: {report['status']}, {verb} {len(removed)} file(s), "
+                f"{human_bytes(freed)}" + (f" - {report['error']}" if report.get("error") else "")
+            )
+            lines.extend(f"  {name}" for name in removed)
+        total = sum(r.get("freed_bytes", 0) + r.get("remote_freed_bytes", 0) for r in reports)
+        lines.append(
+            f"total: {verb} {sum(len(r.get('removed', [])) for r in reports)} local archive(s), "
+            f"{human_bytes(total)} freed"
+            if not args.dry_run
+            else f"total: {human_bytes(total)} would be freed"
+        )
+        self.emit({"jobs": reports, "freed_bytes": total, "dry_run": args.dry_run}, lines)
+        return overall_exit([report["exit_code"] for report in reports])
+
+    def restore(self, args: argparse.Namespace) -> int:
+        job = self.job(args.job)
+        archive = find_archive(job, self.host, args.archive)
+        if args.list:
+            count = contents(archive, lambda line: self.stdout.write(line + "\n"), args.no_checksum)
+            self.stderr.write(f"{archive}: {count} entries\n")
+            return EXIT_OK
+        if not args.to:
+            raise UsageError("restore needs --to DIR (or --list)")
+        log = RunLog(self.settings.log_dir, "restore", echo=self.stderr)
+        log.info(job.name, f"restoring {archive} into {args.to}")
+        result = restore(archive, os.path.abspath(args.to), args.force, args.no_checksum)
+        for warning in result.warnings:
+            log.warning(job.name, f"tar: {warning}")
+        log.info(job.name, f"restored {os.path.basename(archive)} into {result.target}")
+        self.emit(result.__dict__, [f"restored {archive} into {result.target}"])
+        return EXIT_OK
+
+    def list_archives(self, args: argparse.Namespace) -> int:
+        data = []
+        lines = []
+        for job in self.jobs(args.jobs):
+            archives = archives_of(job, self.host)
+            data.append({"job": job.name, "dest": job.dest, "archives": archives})
+            lines.append(f"{job.name} ({job.dest}): {len(archives)} archive(s)")
+            for item in archives:
+                checksum = "sha256 ok-file" if item["sha256"] else "NO CHECKSUM FILE"
+                lines.append(f"  {item['time']}  {human_bytes(item['size']):>10}  {item['name']}  ({checksum})")
+        self.emit({"jobs": data}, lines)
+        return EXIT_OK
+
+    def status(self, args: argparse.Namespace) -> int:
+        now = utc_now()
+        data = []
+        lines = []
+        for job in self.jobs(args.jobs):
+            entry = job_status(job, self.settings, now)
+            data.append(entry)
+            last = entry["last_run"] or {}
+            age = entry["last_success_age_hours"]
+            lines.append(
+                f"{job.name}: last run {last.get('status', 'never')} {last.get('finished', '')}".rstrip()
+                + f"; last success {entry['last_success'] or 'never'}"
+                + (f" ({age:.1f} h ago)" if age is not None else "")
+                + (f"; next run {entry['next_run']}" if entry["next_run"] else "")
+                + ("; RUNNING now" if entry["running"] else "")
+            )
+        self.emit({"jobs": data}, lines)
+        return EXIT_OK
+
+    def health(self, args: argparse.Namespace) -> int:
+        threshold = parse_threshold(args.min_free)
+        jobs = self.jobs([])
+        now = utc_now()
+        ctx = self.context("health")
+        age = backup_age_problems(jobs, self.settings.state_dir, timedelta(hours=args.max_age), now)
+        space = free_space_problems(jobs, threshold)
+        cron = [] if args.no_cron_check else cron_problems()
+        problems = age + space + cron
+        checks = [
+            (
+                "Last successful backup",
+                not age,
+                "; ".join(f"{p.job}: {p.message}" for p in age) or f"every job within {args.max_age:g} hours",
+            ),
+            ("Free space", not space, "; ".join(p.message for p in space) or f"above {threshold.describe()}"),
+        ]
+        if not args.no_cron_check:
+            checks.append(("Cron daemon", not cron, "; ".join(p.message for p in cron) or "running"))
+        for problem in problems:
+            ctx.log.warning(problem.job, f"health: {problem.message}")
+        if not problems:
+            ctx.log.info(None, f"health ok ({len(jobs)} job(s))")
+        elif not args.no_notify:
+            error = ctx.notifier.health(checks)
+            if error:
+                ctx.log.error(None, f"health notification not sent: {error}")
+        lines = [f"{'OK' if ok else 'PROBLEM'}: {name}: {detail}" for name, ok, detail in checks]
+        self.emit({"ok": not problems, "problems": [p.as_dict() for p in problems]}, lines)
+        return EXIT_OK if not problems else EXIT_FAILED
+
+
+def archives_of(job: BackupJob, host: str) -> List[Dict[str, Any]]:
+    items = []
+    for record in scan_archives(job.dest, host, job.name):
+        path = os.path.join(job.dest, record.name)
+        items.append(
+            {
+                "name": record.name,
+                "path": path,
+                "size": record.size,
+                "time": iso(record.time),
+                "compression": record.compression,
+                "sha256": read_sidecar(path),
+            }
+        )
+    return items
+
+
+def next_run(job: str, cron_file: str) -> Optional[str]:
+    """The next start of ``smgr backup JOB`` in the managed cron file (None when not scheduled or unknown)."""
+    try:
+        from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import next_runs
+
+        with open(cron_file, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, ImportError):
+        return None
+    pattern = re.compile(rf"(^|[\s'\"])backup\s+{re.escape(job)}(?=[\s'\";|&>]|$)")
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#") or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", text):
+            continue
+        fields = text.split()
+        expression = fields[0] if fields[0].startswith("@") else " ".join(fields[:5])
+        command = " ".join(fields[2:] if fields[0].startswith("@") else fields[6:])
+        if "smgr" in command and pattern.search(command):
+            try:
+                runs = next_runs(expression, 1)
+            except SmgrError:
+                return None
+            return runs[0] if runs else None
+    return None
+
+
+def job_status(job: BackupJob, settings: RunnerSettings, now: datetime) -> Dict[str, Any]:
+    state = load_state(settings.state_dir, job.name)
+    last_success = (state.get("last_success") or {}).get("finished")
+    age = None
+    if last_success:
+        when = datetime.strptime(last_success, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        age = round((now - when).total_seconds() / 3600, 2)
+    return {
+        "job": job.name,
+        "type": job.type,
+        "last_run": state.get("last_run"),
+        "last_success": last_success,
+        "last_success_age_hours": age,
+        "consecutive_failures": state.get("consecutive_failures", 0),
+        "next_run": next_run(job.name, settings.cron_file),
+        "running": is_locked(settings.lock_dir, job.name),
+    }
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config-dir",
+        default=argparse.SUPPRESS,
+        help=f"configuration directory (default: ${CONFIG_ENV} or <prefix>/config)",
+    )
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON on stdout")
+    parser = argparse.ArgumentParser(prog="smgr", parents=[common], description="Server Manager backup runner.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    backup = verbs.add_parser("backup", parents=[common], help="run one backup job now")
+    backup.add_argument("job")
+    cleanup = verbs.add_parser("cleanup", parents=[common], help="apply retention (all jobs by default)")
+    cleanup.add_argument("jobs", nargs="*")
+    cleanup.add_argument("--dry-run", action="store_true", help="only report what would be removed")
+    restore_ = verbs.add_parser("restore", parents=[common], help="extract an archive (checksum checked first)")
+    restore_.add_argument("job")
+    restore_.add_argument("archive", nargs="?", default="latest", help="latest (default), a name in dest, or a path")
+    restore_.add_argument("--to", help="target directory (created; must be empty unless --force)")
+    restore_.add_argument("--force", action="store_true", help="extract into a non-empty directory")
+    restore_.add_argument("--list", action="store_true", help="list the archive's contents instead of extracting")
+    restore_.add_argument("--no-checksum", action="store_true", help="do not require a matching NAME.sha256")
+    list_ = verbs.add_parser("list", parents=[common], help="list archives per job")
+    list_.add_argument("jobs", nargs="*")
+    status = verbs.add_parser("status", parents=[common], help="last result, last success, age, next run")
+    status.add_argument("jobs", nargs="*")
+    health = verbs.add_parser("health", parents=[common], help="check backup age, free space and cron")
+    health.add_argument(
+        "--max-age",
+        type=float,
+        default=DEFAULT_MAX_AGE_HOURS,
+        help=f"hours since the last successful backup (default {DEFAULT_MAX_AGE_HOURS})",
+    )
+    health.add_argument(
+        "--min-free",
+        default=DEFAULT_MIN_FREE,
+        help=f"free space on backup filesystems, 10%% or 5G (default {DEFAULT_MIN_FREE})",
+    )
+    health.add_argument("--no-cron-check", action="store_true", help="skip the cron daemon check")
+    health.add_argument("--no-notify", action="store_true", help="do not send the health notification")
+    notify = verbs.add_parser("notify", help="send a test or custom notification (smgr notify --help)", add_help=False)
+    notify.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+VERBS = {
+    "backup": Runner.backup,
+    "cleanup": Runner.cleanup,
+    "restore": Runner.restore,
+    "list": Runner.list_archives,
+    "status": Runner.status,
+    "health": Runner.health,
+}
+
+
+def main(
+    argv: Optional[Sequence[str]] = None,
+    runner_path: Optional[str] = None,
+    stdout: Optional[TextIO] = None,
+    stderr: Optional[TextIO] = None,
+    environ: Optional[Dict[str, str]] = None,
+    notifier: Optional[Notifier] = None,
+) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 failed, 2 usage, 3 already running,
+    4 verification failed, 5 partially ok)."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    environ = dict(os.environ) if environ is None else environ
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    config_dir = resolve_config_dir(getattr(args, "config_dir", None), environ, runner_path)
+    if args.verb == "notify":
+        notifications = os.path.join(config_dir, "notifications.yaml")
+        return _notify_cli.main(
+            args.rest, prog="smgr notify", default_config=notifications, stdout=stdout, stderr=stderr
+        )
+    try:
+        runner = Runner(config_dir, bool(getattr(args, "json", False)), stdout, stderr, notifier)
+        return VERBS[args.verb](runner, args)
+    except SmgrError as exc:
+        code = EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
+        stderr.write(f"smgr: {exc}\n")
+        if getattr(args, "json", False):
+            stdout.write(json.dumps({"status": "failed", "error": str(exc), "exit_code": code}) + "\n")
+        return code
+
+
+__all__ = ["EXIT_LOCKED", "main"]
