@@ -9,9 +9,9 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from common import BENCH_DIR, COLLECTIONS, VENV_BIN, run
 
@@ -23,8 +23,8 @@ class PlaybookResult:
     changed: int
     failed: int
     hosts: int
-    round_trips: Dict[str, int]  # module executions per host
-    tasks: List[Tuple[str, float]]  # (task name, seconds) in the order they ran
+    round_trips: dict[str, int]  # module executions per host
+    tasks: list[tuple[str, float]]  # (task name, seconds) in the order they ran
 
     def slowest_tasks(self, count: int = 4) -> str:
         ranked = sorted(self.tasks, key=lambda task: task[1], reverse=True)[:count]
@@ -35,7 +35,7 @@ class PlaybookResult:
         return sum(self.round_trips.values()) / max(1, len(self.round_trips))
 
 
-def write_local_inventory(path: Path, hosts: Dict[str, Dict[str, object]]) -> Path:
+def write_local_inventory(path: Path, hosts: dict[str, dict[str, object]]) -> Path:
     """A YAML inventory (JSON is YAML) of local-connection hosts using this interpreter."""
     inventory = {
         "all": {
@@ -48,10 +48,10 @@ def write_local_inventory(path: Path, hosts: Dict[str, Dict[str, object]]) -> Pa
 
 
 def playbook(
-    playbook_path: Union[Path, str],
+    playbook_path: Path | str,
     inventory: Path,
     work: Path,
-    extra_vars: Optional[Dict[str, object]] = None,
+    extra_vars: dict[str, object] | None = None,
     extra_args: Sequence[str] = (),
 ) -> PlaybookResult:
     """One ``ansible-playbook`` run with default forks and no ansible.cfg; raises when a task failed."""

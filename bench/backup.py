@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import List, Tuple
 
 from common import (
     MemoryResult,
@@ -49,7 +48,7 @@ class BackupBench:
 
     # ----------------------------------------------------------------- ours
 
-    def add_jobs(self, tree: Path, suffix: str = "") -> Tuple[str, str]:
+    def add_jobs(self, tree: Path, suffix: str = "") -> tuple[str, str]:
         plain, verified = f"plain{suffix}", f"verified{suffix}"
         self.prefix.add_job(name=plain, type="paths", paths=[str(tree)], verify=False)
         self.prefix.add_job(name=verified, type="paths", paths=[str(tree)], verify=True)
@@ -122,7 +121,7 @@ def _relative(path: Path) -> str:
     return str(path).lstrip("/")
 
 
-def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
+def run_backup_rows(work: Path, settings: Settings) -> list[Row]:
     bench = BackupBench(work, settings)
     tree = work / "tree"
     log(f"B4-B6: generating the mixed tree ({mib(settings.tree_bytes)})")
@@ -131,7 +130,7 @@ def run_backup_rows(work: Path, settings: Settings) -> List[Row]:
     size = stats.bytes
     plain, verified = bench.add_jobs(tree)
     label = f"{mib(size)}, {stats.files} files"
-    rows: List[Row] = []
+    rows: list[Row] = []
 
     log(f"B4/B5: smgr backup (verify off, on) and tar | zstd -3 -T0, best of {settings.backup_repeats}")
     ours_plain, ours_verified, limit = best_of(

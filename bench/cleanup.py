@@ -18,7 +18,6 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Set, Tuple
 
 from common import Row, Settings, log, seconds, timed
 
@@ -56,7 +55,7 @@ def _populate(root: Path, jobs: int, per_job: int, now: float) -> int:
     return count
 
 
-def _listing(root: Path) -> Set[Tuple[str, str]]:
+def _listing(root: Path) -> set[tuple[str, str]]:
     return {(directory.name, name) for directory in root.iterdir() for name in os.listdir(directory)}
 
 
@@ -80,7 +79,7 @@ def _is_tmpfs(path: Path) -> bool:
     return kind == "tmpfs"
 
 
-def run_cleanup_rows(work: Path, settings: Settings) -> List[Row]:
+def run_cleanup_rows(work: Path, settings: Settings) -> list[Row]:
     area = _scratch_area(work)
     try:
         return _measure(work, area, settings)
@@ -88,7 +87,7 @@ def run_cleanup_rows(work: Path, settings: Settings) -> List[Row]:
         shutil.rmtree(area, ignore_errors=True)
 
 
-def _measure(work: Path, area: Path, settings: Settings) -> List[Row]:
+def _measure(work: Path, area: Path, settings: Settings) -> list[Row]:
     jobs = settings.cleanup_jobs
     per_job = settings.cleanup_archives // jobs
     prefix = Prefix(work / "host", host="bench")

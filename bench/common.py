@@ -11,9 +11,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -43,7 +44,7 @@ class Settings:
     backup_repeats: int  # B4/B5: a 2-3 s run on a noisy 2-core VM needs more tries to show what it can do
 
     @classmethod
-    def from_env(cls, environ: Dict[str, str]) -> Settings:
+    def from_env(cls, environ: dict[str, str]) -> Settings:
         if environ.get("BENCH_QUICK", "0") not in ("", "0"):
             return cls(
                 quick=True,
@@ -79,8 +80,8 @@ class Row:
     baseline: str
     ratio: str
     target: str
-    met: Optional[bool]
-    notes: List[str] = field(default_factory=list)
+    met: bool | None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -119,8 +120,8 @@ def throughput(size: int, elapsed: float) -> str:
 
 def run(
     command: Sequence[str],
-    env: Optional[Dict[str, str]] = None,
-    cwd: Optional[Path] = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
     check: bool = True,
 ) -> subprocess.CompletedProcess:
     completed = subprocess.run(
@@ -138,7 +139,7 @@ def run(
 
 
 def timed(
-    command: Sequence[str], env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None, check: bool = True
+    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None, check: bool = True
 ) -> float:
     """Wall time of one run of ``command``, in seconds."""
     started = time.perf_counter()
@@ -146,7 +147,7 @@ def timed(
     return time.perf_counter() - started
 
 
-def best_of(repeats: int, *actions: Callable[[], float], between: Optional[Callable[[], None]] = None) -> List[float]:
+def best_of(repeats: int, *actions: Callable[[], float], between: Callable[[], None] | None = None) -> list[float]:
     """Run the actions alternately ``repeats`` times (so a burst of load hits each alike); minimum time of each."""
     best = [float("inf")] * len(actions)
     for _repeat in range(repeats):
@@ -160,8 +161,8 @@ def best_of(repeats: int, *actions: Callable[[], float], between: Optional[Calla
 # --------------------------------------------------------------------------- memory
 
 
-def _children(pid: int) -> List[int]:
-    found: List[int] = []
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
@@ -175,7 +176,7 @@ def _children(pid: int) -> List[int]:
     return found
 
 
-def _tree(pid: int) -> List[int]:
+def _tree(pid: int) -> list[int]:
     """``pid`` and all its descendants (through /proc/PID/task/TID/children)."""
     found, stack = [], [pid]
     while stack:
@@ -185,7 +186,7 @@ def _tree(pid: int) -> List[int]:
     return found
 
 
-def _memory(pid: int) -> Tuple[int, int]:
+def _memory(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) of ``pid`` in bytes: resident now, and the most it has ever been resident."""
     rss = hwm = 0
     try:
@@ -207,12 +208,10 @@ class MemoryResult:
     tree_sampled: int  # the largest sum of the current RSS of every process of the tree, as sampled
     largest_process: int  # ru_maxrss of the largest single process (kernel accounting, exact)
     returncode: int
-    peak_processes: List[str] = field(default_factory=list)
+    peak_processes: list[str] = field(default_factory=list)
 
 
-def measure_memory(
-    command: Sequence[str], env: Optional[Dict[str, str]] = None, interval: float = 0.01
-) -> MemoryResult:
+def measure_memory(command: Sequence[str], env: dict[str, str] | None = None, interval: float = 0.01) -> MemoryResult:
     """Run ``command`` and measure the memory of its whole process tree.
 
     Every ``interval`` seconds the tree is walked; for the processes alive at that moment both the sum of their
@@ -229,7 +228,7 @@ def measure_memory(
             stderr=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
         )
-        peak: Dict[str, object] = {"bound": 0, "sampled": 0, "who": []}
+        peak: dict[str, object] = {"bound": 0, "sampled": 0, "who": []}
         done = threading.Event()
 
         def sample() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import List, Tuple, Union
 
 from ansible_run import PlaybookResult, playbook, write_local_inventory
 from common import BENCH_DIR, ROOT, Row, Settings, log, seconds
@@ -49,9 +48,7 @@ def _inventory(directory: Path, prefixes: Path, hosts: int, runner: Path) -> Pat
     return write_local_inventory(directory / "hosts.json", host_vars)
 
 
-def _converge(
-    name: str, target: Union[Path, str], inventory: Path, work: Path
-) -> Tuple[PlaybookResult, PlaybookResult]:
+def _converge(name: str, target: Path | str, inventory: Path, work: Path) -> tuple[PlaybookResult, PlaybookResult]:
     first = playbook(target, inventory, work)
     if first.changed == 0:
         raise RuntimeError(f"{name}: the first run changed nothing")
@@ -65,11 +62,11 @@ def _cell(result: PlaybookResult) -> str:
     return f"{seconds(result.wall)}, {result.round_trips_per_host:.0f} module runs/host"
 
 
-def run_converge_rows(work: Path, settings: Settings) -> List[Row]:
+def run_converge_rows(work: Path, settings: Settings) -> list[Row]:
     runner = work / "smgr-runner"
     runner.write_bytes(runner_bytes(sys.executable))
-    no_change: List[Row] = []
-    first_runs: List[Row] = []
+    no_change: list[Row] = []
+    first_runs: list[Row] = []
     for hosts in settings.fleet_sizes:
         fleet = work / f"fleet{hosts}"
         ours_inventory = _inventory(fleet / "ours-inventory", fleet / "ours", hosts, runner)

@@ -25,7 +25,7 @@ import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -37,10 +37,10 @@ from common import ROOT, Row, Settings, failed_row, log, render_table, run  # no
 from converge import run_converge_rows  # noqa: E402
 from schedule import run_schedule_rows  # noqa: E402
 
-Section = Tuple[str, Callable[[Path, Settings], List[Row]], List[Tuple[str, str, str]]]
+Section = tuple[str, Callable[[Path, Settings], list[Row]], list[tuple[str, str, str]]]
 
 # Each section and the rows it yields when it cannot run (so the table always has every row).
-SECTIONS: List[Section] = [
+SECTIONS: list[Section] = [
     ("converge", run_converge_rows, [
         ("B1", "no-change converge, smaller fleet", "≤ 0.35"),
         ("B1", "no-change converge, larger fleet", "≤ 0.35"),
@@ -68,7 +68,7 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
     raise Interrupted(f"signal {signum}")
 
 
-def machine_description(load_before: Tuple[float, float, float]) -> List[str]:
+def machine_description(load_before: tuple[float, float, float]) -> list[str]:
     cpu = "?"
     with open("/proc/cpuinfo") as handle:
         for line in handle:
@@ -106,7 +106,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGHUP, _raise_interrupted)
     started = time.monotonic()
-    rows: List[Row] = []
+    rows: list[Row] = []
     errors = 0
     log(f"{'quick (smoke) mode' if settings.quick else 'full run'}; work directory {work}")
     try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import List
 
 from ansible_run import PlaybookResult, playbook, write_local_inventory
 from common import BENCH_DIR, Row, Settings, log, seconds
 
 
-def cron_jobs(count: int, seed: int = 3) -> List[dict]:
+def cron_jobs(count: int, seed: int = 3) -> list[dict]:
     """``count`` daily jobs at seeded times with realistic commands."""
     rng = random.Random(seed)
     jobs = []
@@ -37,14 +36,14 @@ def _converge_twice(name: str, path: Path, inventory: Path, work: Path, extra_va
     return second
 
 
-def converged_cron_file(jobs: List[dict]) -> str:
+def converged_cron_file(jobs: list[dict]) -> str:
     """The cron file exactly as ansible.builtin.cron writes these entries (``#Ansible: NAME`` above each line)."""
     return "".join(
         f"#Ansible: {job['name']}\n{job['minute']} {job['hour']} * * * root {job['command']}\n" for job in jobs
     )
 
 
-def _baseline_no_change(path: Path, inventory: Path, work: Path, extra_vars: dict, jobs: List[dict]) -> PlaybookResult:
+def _baseline_no_change(path: Path, inventory: Path, work: Path, extra_vars: dict, jobs: list[dict]) -> PlaybookResult:
     """The baseline's timed run over its converged cron file, written directly: its first converge (one minute of
     200 cron task runs) would be measured by nobody. The run must change nothing, which also proves the file is
     what ansible.builtin.cron itself writes."""
@@ -55,7 +54,7 @@ def _baseline_no_change(path: Path, inventory: Path, work: Path, extra_vars: dic
     return run
 
 
-def run_schedule_rows(work: Path, settings: Settings) -> List[Row]:
+def run_schedule_rows(work: Path, settings: Settings) -> list[Row]:
     jobs = cron_jobs(settings.schedule_jobs)
     (work / "cron.d").mkdir()
     inventory = write_local_inventory(work / "inventory.json", {"bench": {}})

@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     RunnerSettings,
@@ -74,7 +74,7 @@ class Prefix:
     def dest(self, job: str) -> Path:
         return Path(self.settings.backup_root) / job
 
-    def state(self, job: str) -> Dict[str, Any]:
+    def state(self, job: str) -> dict[str, Any]:
         path = Path(self.settings.state_dir) / f"{job}.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
@@ -85,9 +85,9 @@ class Prefix:
     def run(
         self,
         *args: str,
-        check: Optional[int] = None,
-        env: Optional[Dict[str, str]] = None,
-        input_: Optional[str] = None,
+        check: int | None = None,
+        env: dict[str, str] | None = None,
+        input_: str | None = None,
     ) -> subprocess.CompletedProcess:
         """Run the installed runner file (the real artifact) as a subprocess."""
         if not self.bin.exists():
@@ -104,11 +104,11 @@ class Prefix:
             assert completed.returncode == check, (completed.returncode, completed.stdout, completed.stderr)
         return completed
 
-    def run_json(self, *args: str, check: Optional[int] = None) -> Dict[str, Any]:
+    def run_json(self, *args: str, check: int | None = None) -> dict[str, Any]:
         completed = self.run("--json", *args, check=check)
         return json.loads(completed.stdout)
 
-    def archives(self, job: str) -> List[Path]:
+    def archives(self, job: str) -> list[Path]:
         dest = self.dest(job)
         if not dest.exists():
             return []
@@ -155,7 +155,7 @@ def make_odd_tree(root: Path) -> Path:
     return root
 
 
-def _walk(root: Path) -> List[bytes]:
+def _walk(root: Path) -> list[bytes]:
     paths = []
     for directory, dirnames, filenames in os.walk(os.fsencode(str(root))):
         paths.append(directory)
@@ -164,11 +164,11 @@ def _walk(root: Path) -> List[bytes]:
     return paths
 
 
-def snapshot(root: Path) -> Dict[bytes, tuple]:
+def snapshot(root: Path) -> dict[bytes, tuple]:
     """Everything a restore must reproduce, keyed by path relative to ``root`` (bytes: names may not be UTF-8)."""
     base = os.fsencode(str(root))
-    inodes: Dict[tuple, bytes] = {}
-    result: Dict[bytes, tuple] = {}
+    inodes: dict[tuple, bytes] = {}
+    result: dict[bytes, tuple] = {}
     for path in sorted(set(_walk(root))):
         rel = os.path.relpath(path, base)
         info = os.lstat(path)
@@ -212,7 +212,7 @@ class Sshd:
         self.client_key = self.dir / "client_ed25519"
         self.known_hosts = self.dir / "known_hosts"
         self.pidfile = self.dir / "sshd.pid"
-        self.process: Optional[subprocess.Popen] = None
+        self.process: subprocess.Popen | None = None
 
     def start(self) -> Sshd:
         for key in (self.host_key, self.client_key):
@@ -261,7 +261,7 @@ class Sshd:
             self.process.wait()
         self.process = None
 
-    def job_options(self, path: str, user: str = "root") -> Dict[str, Any]:
+    def job_options(self, path: str, user: str = "root") -> dict[str, Any]:
         return {
             "remote": f"{user}@127.0.0.1:{path}",
             "remote_port": self.port,
@@ -277,7 +277,7 @@ class PingServer:
     """http.server on 127.0.0.1 that records request paths; ``fail=True`` answers 500 to everything."""
 
     def __init__(self, fail: bool = False) -> None:
-        self.paths: List[str] = []
+        self.paths: list[str] = []
         self.fail = fail
         recorder = self
 

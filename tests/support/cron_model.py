@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 def cron_hands_to_shell(command_part: str, debian: bool = True) -> str:

@@ -25,9 +25,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import yaml
 
@@ -69,14 +70,14 @@ def render_value(value: Any) -> str:
     )
 
 
-def type_of(option: Dict[str, Any]) -> str:
+def type_of(option: dict[str, Any]) -> str:
     kind = option.get("type", "str")
     if kind == "list":
         return f"list of {option.get('elements', 'str')}"
     return kind
 
 
-def walk(options: Dict[str, Any], prefix: str) -> Iterator[Variable]:
+def walk(options: dict[str, Any], prefix: str) -> Iterator[Variable]:
     for name, option in options.items():
         yield Variable(
             name=prefix + name,
@@ -89,12 +90,12 @@ def walk(options: Dict[str, Any], prefix: str) -> Iterator[Variable]:
             yield from walk(option["options"], f"{prefix}{name}.")
 
 
-def spec_variables(specs_path: Path = SPECS) -> Dict[str, Variable]:
+def spec_variables(specs_path: Path = SPECS) -> dict[str, Variable]:
     specs = yaml.safe_load(specs_path.read_text(encoding="utf-8"))["argument_specs"]
     unknown = set(specs) - set(ENTRY_POINT_PREFIXES)
     if unknown:
         raise ValueError(f"{specs_path}: entry points this check does not know: {', '.join(sorted(unknown))}")
-    variables: Dict[str, Variable] = {}
+    variables: dict[str, Variable] = {}
     for entry_point, prefix in ENTRY_POINT_PREFIXES.items():
         for variable in walk(specs[entry_point]["options"], prefix):
             variables[variable.name] = variable
@@ -109,8 +110,8 @@ class DocRow:
     line: int
 
 
-def doc_rows(doc_path: Path = DOC) -> Dict[str, DocRow]:
-    rows: Dict[str, DocRow] = {}
+def doc_rows(doc_path: Path = DOC) -> dict[str, DocRow]:
+    rows: dict[str, DocRow] = {}
     for number, line in enumerate(doc_path.read_text(encoding="utf-8").splitlines(), start=1):
         match = ROW.match(line)
         if match and match["name"].startswith("smgr_"):
@@ -127,7 +128,7 @@ def parse_default_cell(cell: str) -> Any:
     return yaml.safe_load(cell[1:-1])
 
 
-def compare(variables: Dict[str, Variable], rows: Dict[str, DocRow], defaults: Dict[str, Any]) -> List[str]:
+def compare(variables: dict[str, Variable], rows: dict[str, DocRow], defaults: dict[str, Any]) -> list[str]:
     """Every difference, as a message a maintainer can act on (empty when all agree)."""
     problems = []
     for name in sorted(set(variables) - set(rows)):
@@ -165,11 +166,11 @@ def compare(variables: Dict[str, Variable], rows: Dict[str, DocRow], defaults: D
     return problems
 
 
-def table_rows(variables: Dict[str, Variable]) -> List[str]:
+def table_rows(variables: dict[str, Variable]) -> list[str]:
     return [f"| `{var.name}` | {var.type} | {var.default_cell()} | |" for var in variables.values()]
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--rows", action="store_true", help="print the table rows the specification implies")
     args = parser.parse_args(argv)

@@ -25,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import IO, Callable, List, Optional, Sequence, Tuple
+from typing import IO, Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import fsync_directory, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
@@ -56,8 +57,8 @@ class ArchiveResult:
     path: str
     size: int
     sha256: str
-    warnings: List[str] = field(default_factory=list)
-    members: Optional[int] = None  # tar members listed from the file, when created with verify
+    warnings: list[str] = field(default_factory=list)
+    members: int | None = None  # tar members listed from the file, when created with verify
 
 
 def subprocess_env() -> dict:
@@ -114,7 +115,7 @@ def archive_name_pattern(host: str, job: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(host)}-{re.escape(job)}-{TIMESTAMP_RE}(?P<suffix>\.tar\.zst|\.tar\.gz)\Z")
 
 
-def parse_archive_name(name: str, host: str, job: str) -> Optional[Tuple[datetime, str]]:
+def parse_archive_name(name: str, host: str, job: str) -> tuple[datetime, str] | None:
     """(UTC time, compression) when ``name`` is one of this job's archives, else None."""
     match = archive_name_pattern(host, job).match(name)
     if not match:
@@ -138,7 +139,7 @@ def compression_of(path: str) -> str:
 # --------------------------------------------------------------------------- commands
 
 
-def compressor_command(compression: str) -> List[str]:
+def compressor_command(compression: str) -> list[str]:
     if compression == "zstd":
         # -B2MiB: 2 MiB jobs per worker thread instead of zstd's default (4 x the window, 8 MiB at level 3)
         # keeps the compressor near 25 MiB instead of 70-80 MiB on two cores, for under 1 % of archive size; zstd
@@ -147,7 +148,7 @@ def compressor_command(compression: str) -> List[str]:
     return ["gzip", "-c"]
 
 
-def decompressor_command(compression: str, path: Optional[str]) -> List[str]:
+def decompressor_command(compression: str, path: str | None) -> list[str]:
     """Decompress ``path`` to stdout; ``None`` reads stdin."""
     files = [] if path is None else ["--", path]
     if compression == "zstd":
@@ -160,11 +161,11 @@ def relative_member(path: str) -> str:
     return os.path.normpath(path).lstrip("/")
 
 
-def exclude_options(patterns: Sequence[str]) -> List[str]:
+def exclude_options(patterns: Sequence[str]) -> list[str]:
     """Absolute patterns are anchored at the archive root; others match anywhere (GNU tar's default)."""
     anchored = [relative_member(p) for p in patterns if p.startswith("/")]
     floating = [p.rstrip("/") or p for p in patterns if not p.startswith("/")]
-    options: List[str] = []
+    options: list[str] = []
     if anchored:
         options.append("--anchored")
         options.extend(f"--exclude={pattern}" for pattern in anchored)
@@ -173,7 +174,7 @@ def exclude_options(patterns: Sequence[str]) -> List[str]:
     return options
 
 
-def tar_create_command(paths: Sequence[str], excludes: Sequence[str] = (), base: str = "/") -> List[str]:
+def tar_create_command(paths: Sequence[str], excludes: Sequence[str] = (), base: str = "/") -> list[str]:
     members = [relative_member(path) if base == "/" else os.path.relpath(path, base) for path in paths]
     return [
         "tar",
@@ -196,7 +197,7 @@ def tar_create_command(paths: Sequence[str], excludes: Sequence[str] = (), base:
 # --------------------------------------------------------------------------- helpers
 
 
-def _tail(handle: IO[bytes], lines: int = STDERR_TAIL) -> List[str]:
+def _tail(handle: IO[bytes], lines: int = STDERR_TAIL) -> list[str]:
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
     handle.seek(max(0, size - 64 * 1024))
@@ -250,7 +251,7 @@ def _space_message(path: str, exc: OSError) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _prctl() -> Optional[Callable[..., int]]:
+def _prctl() -> Callable[..., int] | None:
     """libc's prctl, loaded in the runner (not in each child); None where there is none."""
     import ctypes  # here, not at the top: only archiving needs it
 
@@ -281,13 +282,13 @@ class _FileFollower:
 
     POLL = 0.005  # seconds to wait for more output when the follower has caught up with the compressor
 
-    def __init__(self, read_fd: int, verifier_input: Optional[int]) -> None:
+    def __init__(self, read_fd: int, verifier_input: int | None) -> None:
         self.read_fd = read_fd
         self.verifier_input = verifier_input
         self.digest = hashlib.sha256()
         self.size = 0
         self.verifier_gone = False  # the verifier stopped reading (it found the stream broken)
-        self.failure: Optional[BaseException] = None
+        self.failure: BaseException | None = None
         self.writer_done = threading.Event()
         self.thread = threading.Thread(target=self._run, name="smgr-archive-follower", daemon=True)
 
@@ -334,7 +335,7 @@ class _Verifier:
         read_end, self.input = os.pipe()
         _widen_pipe(self.input)
         self.dec_err, self.tar_err = dec_err, tar_err
-        self.processes: List[subprocess.Popen] = []
+        self.processes: list[subprocess.Popen] = []
         self.count = 0
         try:
             self.decompressor = subprocess.Popen(
@@ -397,10 +398,10 @@ def create_archive(
             fd = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
             raise SmgrError(_space_message(partial_path, exc)) from exc
-        read_fd: Optional[int] = None
-        processes: List[subprocess.Popen] = []
-        verifier: Optional[_Verifier] = None
-        follower: Optional[_FileFollower] = None
+        read_fd: int | None = None
+        processes: list[subprocess.Popen] = []
+        verifier: _Verifier | None = None
+        follower: _FileFollower | None = None
         try:
             read_fd = os.open(partial_path, os.O_RDONLY | os.O_NOFOLLOW)
             if not os.path.samestat(os.fstat(fd), os.fstat(read_fd)):
@@ -487,10 +488,10 @@ def _remove_quietly(path: str) -> None:
 
 def list_members(
     path: str,
-    compression: Optional[str] = None,
+    compression: str | None = None,
     verbose: bool = False,
-    on_line: Optional[Callable[[str], None]] = None,
-) -> Tuple[int, List[str]]:
+    on_line: Callable[[str], None] | None = None,
+) -> tuple[int, list[str]]:
     """Decompress and list the whole archive; return (member count, first lines) or raise SmgrError.
 
     ``on_line`` receives every listing line as it streams (for ``smgr restore --list``).
@@ -498,7 +499,7 @@ def list_members(
     compression = compression or compression_of(path)
     env = subprocess_env()
     count = 0
-    head: List[str] = []
+    head: list[str] = []
     with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as tar_err:
         try:
             decompressor = subprocess.Popen(
@@ -535,15 +536,15 @@ def list_members(
     return count, head
 
 
-def verify_archive(path: str, expected_sha256: str, compression: Optional[str] = None) -> int:
+def verify_archive(path: str, expected_sha256: str, compression: str | None = None) -> int:
     """Read the archive back completely: checksum, decompression and a full tar listing. Returns members.
 
     The checksum is computed in a thread while the decompressor and tar read the same file (hashlib releases
     the GIL), so verifying takes about as long as the slower of the two, not their sum (docs/performance.md,
     B5). A checksum mismatch is reported before any decompression error, as the checksum is the stronger
     statement about the file."""
-    digests: List[str] = []
-    failures: List[BaseException] = []
+    digests: list[str] = []
+    failures: list[BaseException] = []
 
     def hash_file() -> None:
         try:
@@ -555,7 +556,7 @@ def verify_archive(path: str, expected_sha256: str, compression: Optional[str] =
     hasher.start()
     try:
         count = list_members(path, compression)[0]
-        listing_error: Optional[SmgrError] = None
+        listing_error: SmgrError | None = None
     except SmgrError as exc:
         count, listing_error = 0, exc
     hasher.join()  # not on other exceptions (a signal stopping the run): the daemon thread ends with the process
@@ -580,7 +581,7 @@ def sidecar_text(archive_name_: str, digest: str) -> bytes:
     return f"{digest}  {archive_name_}\n".encode()
 
 
-def read_sidecar(archive_path: str) -> Optional[str]:
+def read_sidecar(archive_path: str) -> str | None:
     try:
         with open(sidecar_path(archive_path), "rb") as handle:
             text = handle.read(4096).decode("ascii", "replace")
@@ -611,7 +612,7 @@ def publish(partial_path: str, final_path: str, digest: str) -> None:
 # --------------------------------------------------------------------------- restore
 
 
-def extract_archive(path: str, target_dir: str, compression: Optional[str] = None) -> List[str]:
+def extract_archive(path: str, target_dir: str, compression: str | None = None) -> list[str]:
     """Extract into ``target_dir`` keeping modes, owners (as root), xattrs, ACLs, links and mtimes; returns warnings."""
     compression = compression or compression_of(path)
     env = subprocess_env()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import List, Optional, Sequence
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
@@ -24,8 +24,8 @@ DEFAULT_MIN_FREE = "10%"
 class FreeSpaceThreshold:
     """``10%`` (of the filesystem) or an absolute size like ``5G``/``500M``/``1024`` (bytes)."""
 
-    percent: Optional[float] = None
-    bytes: Optional[int] = None
+    percent: float | None = None
+    bytes: int | None = None
 
     def describe(self) -> str:
         return f"{self.percent:g}%" if self.percent is not None else f"{self.bytes} bytes"
@@ -35,7 +35,7 @@ class FreeSpaceThreshold:
 class HealthProblem:
     check: str
     message: str
-    job: Optional[str] = None
+    job: str | None = None
 
     def as_dict(self) -> dict:
         return {"check": self.check, "job": self.job, "message": self.message}
@@ -56,7 +56,7 @@ def parse_threshold(text: str) -> FreeSpaceThreshold:
 
 def backup_age_problems(
     jobs: Sequence[BackupJob], state_dir: str, max_age: timedelta, now: datetime
-) -> List[HealthProblem]:
+) -> list[HealthProblem]:
     problems = []
     for job in jobs:
         last = load_state(state_dir, job.name).get("last_success") or {}
@@ -88,7 +88,7 @@ def existing_ancestor(path: str) -> str:
     return path
 
 
-def free_space_problems(jobs: Sequence[BackupJob], threshold: FreeSpaceThreshold) -> List[HealthProblem]:
+def free_space_problems(jobs: Sequence[BackupJob], threshold: FreeSpaceThreshold) -> list[HealthProblem]:
     problems = []
     seen = set()
     for job in jobs:
@@ -133,7 +133,7 @@ def cron_running(proc: str = "/proc") -> bool:
     return False
 
 
-def cron_problems(proc: str = "/proc") -> List[HealthProblem]:
+def cron_problems(proc: str = "/proc") -> list[HealthProblem]:
     if cron_running(proc):
         return []
     return [HealthProblem("cron", "no cron daemon is running: scheduled backups will not start")]

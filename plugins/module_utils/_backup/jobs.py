@@ -14,7 +14,7 @@ import os
 import re
 import traceback
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
@@ -88,9 +88,9 @@ class Retention:
 
     keep_days: int = DEFAULT_KEEP_DAYS
     keep_min: int = DEFAULT_KEEP_MIN
-    keep_daily: Optional[int] = None
-    keep_weekly: Optional[int] = None
-    keep_monthly: Optional[int] = None
+    keep_daily: int | None = None
+    keep_weekly: int | None = None
+    keep_monthly: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,15 +98,15 @@ class RemoteTarget:
     """Where ``remote`` points: a local directory, or ``[user@]host:path`` reached by rsync over ssh."""
 
     path: str
-    host: Optional[str] = None
-    user: Optional[str] = None
+    host: str | None = None
+    user: str | None = None
 
     @property
     def is_ssh(self) -> bool:
         return self.host is not None
 
     @property
-    def login(self) -> Optional[str]:
+    def login(self) -> str | None:
         if self.host is None:
             return None
         return f"{self.user}@{self.host}" if self.user else self.host
@@ -116,33 +116,33 @@ class RemoteTarget:
 class BackupJob:
     name: str
     type: str
-    paths: Tuple[str, ...]
+    paths: tuple[str, ...]
     dest: str
-    exclude: Tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     compression: str = "zstd"
     verify: bool = True
-    remote: Optional[str] = None
-    remote_port: Optional[int] = None
-    remote_ssh_key: Optional[str] = None
-    remote_ssh_options: Tuple[str, ...] = ()
+    remote: str | None = None
+    remote_port: int | None = None
+    remote_ssh_key: str | None = None
+    remote_ssh_options: tuple[str, ...] = ()
     retention: Retention = field(default_factory=Retention)
-    pre_command: Optional[str] = None
-    post_command: Optional[str] = None
-    ping_url: Optional[str] = None
+    pre_command: str | None = None
+    post_command: str | None = None
+    ping_url: str | None = None
     timeout: int = DEFAULT_TIMEOUT
-    mailcow_dir: Optional[str] = None
-    mailcow_components: Tuple[str, ...] = ()
-    mailcow_threads: Optional[int] = None
+    mailcow_dir: str | None = None
+    mailcow_components: tuple[str, ...] = ()
+    mailcow_threads: int | None = None
 
     @property
     def archive_suffix(self) -> str:
         return ".tar.zst" if self.compression == "zstd" else ".tar.gz"
 
     @property
-    def remote_target(self) -> Optional[RemoteTarget]:
+    def remote_target(self) -> RemoteTarget | None:
         return parse_remote(self.remote, self.name) if self.remote else None
 
-    def expanded_mailcow_components(self) -> Tuple[str, ...]:
+    def expanded_mailcow_components(self) -> tuple[str, ...]:
         if "all" in self.mailcow_components:
             return MAILCOW_COMPONENTS
         return self.mailcow_components
@@ -156,18 +156,18 @@ class RunnerSettings:
     log_dir: str = DEFAULT_LOG_DIR
     lock_dir: str = DEFAULT_LOCK_DIR
     backup_root: str = DEFAULT_BACKUP_ROOT
-    archive_host: Optional[str] = None
+    archive_host: str | None = None
     cron_file: str = DEFAULT_CRON_FILE
 
 
 # --------------------------------------------------------------------------- field checks
 
 
-def _fail(message: str, job: Optional[str], name: str) -> SmgrError:
+def _fail(message: str, job: str | None, name: str) -> SmgrError:
     return SmgrError(message, job=job, field=name)
 
 
-def _string(value: Any, job: Optional[str], name: str, allow_newline: bool = False) -> str:
+def _string(value: Any, job: str | None, name: str, allow_newline: bool = False) -> str:
     if not isinstance(value, str) or not value:
         raise _fail(f"must be a non-empty string, got {value!r}", job, name)
     if "\x00" in value:
@@ -177,7 +177,7 @@ def _string(value: Any, job: Optional[str], name: str, allow_newline: bool = Fal
     return value
 
 
-def _absolute_path(value: Any, job: Optional[str], name: str) -> str:
+def _absolute_path(value: Any, job: str | None, name: str) -> str:
     path = _string(value, job, name)
     if not os.path.isabs(path):
         raise _fail(f"must be an absolute path, got {path!r}", job, name)
@@ -187,7 +187,7 @@ def _absolute_path(value: Any, job: Optional[str], name: str) -> str:
     return normalized
 
 
-def _integer(value: Any, job: Optional[str], name: str, minimum: int, maximum: Optional[int] = None) -> int:
+def _integer(value: Any, job: str | None, name: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
             value = int(value)
@@ -200,13 +200,13 @@ def _integer(value: Any, job: Optional[str], name: str, minimum: int, maximum: O
     return value
 
 
-def _boolean(value: Any, job: Optional[str], name: str) -> bool:
+def _boolean(value: Any, job: str | None, name: str) -> bool:
     if isinstance(value, bool):
         return value
     raise _fail(f"must be true or false, got {value!r}", job, name)
 
 
-def _string_list(value: Any, job: Optional[str], name: str) -> List[str]:
+def _string_list(value: Any, job: str | None, name: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
@@ -214,7 +214,7 @@ def _string_list(value: Any, job: Optional[str], name: str) -> List[str]:
     return [_string(item, job, f"{name}[{index}]") for index, item in enumerate(value)]
 
 
-def parse_remote(value: str, job: Optional[str] = None) -> RemoteTarget:
+def parse_remote(value: str, job: str | None = None) -> RemoteTarget:
     """``/abs/dir`` (local) or ``[user@]host:path`` (rsync over ssh); rsync daemon syntax is refused."""
     text = _string(value, job, "remote")
     if text.startswith("/"):
@@ -233,7 +233,7 @@ def parse_remote(value: str, job: Optional[str] = None) -> RemoteTarget:
     return RemoteTarget(path=path, host=match.group("host"), user=match.group("user"))
 
 
-def validate_retention(value: Any, job: Optional[str]) -> Retention:
+def validate_retention(value: Any, job: str | None) -> Retention:
     if value is None:
         return Retention()
     if not isinstance(value, dict):
@@ -259,14 +259,14 @@ def validate_retention(value: Any, job: Optional[str]) -> Retention:
     return Retention(keep_days=keep_days, keep_min=keep_min, **periods)
 
 
-def _ping_url(value: Any, job: Optional[str]) -> str:
+def _ping_url(value: Any, job: str | None) -> str:
     url = _string(value, job, "ping_url")
     if not re.match(r"^https?://[^\s/]+", url) or any(ch.isspace() for ch in url):
         raise _fail(f"must be an http:// or https:// URL, got {url!r}", job, "ping_url")
     return url
 
 
-def _mailcow_components(value: Any, job: Optional[str]) -> Tuple[str, ...]:
+def _mailcow_components(value: Any, job: str | None) -> tuple[str, ...]:
     items = _string_list(value if value is not None else ["all"], job, "mailcow_components")
     if not items:
         raise _fail("must name at least one component (or all)", job, "mailcow_components")
@@ -290,7 +290,7 @@ def validate_job_name(value: Any) -> str:
     return value
 
 
-def _job_paths(raw: Dict[str, Any], job: str, job_type: str) -> Tuple[str, ...]:
+def _job_paths(raw: dict[str, Any], job: str, job_type: str) -> tuple[str, ...]:
     given = raw.get("paths")
     if job_type == "mailcow":
         if given:
@@ -309,7 +309,7 @@ def _job_paths(raw: Dict[str, Any], job: str, job_type: str) -> Tuple[str, ...]:
     return tuple(paths)
 
 
-def _remote_options(raw: Dict[str, Any], job: str) -> Dict[str, Any]:
+def _remote_options(raw: dict[str, Any], job: str) -> dict[str, Any]:
     remote = raw.get("remote")
     target = parse_remote(remote, job) if remote is not None else None
     port = raw.get("remote_port")
@@ -330,7 +330,7 @@ def _remote_options(raw: Dict[str, Any], job: str) -> Dict[str, Any]:
     }
 
 
-def _mailcow_options(raw: Dict[str, Any], job: str, job_type: str) -> Dict[str, Any]:
+def _mailcow_options(raw: dict[str, Any], job: str, job_type: str) -> dict[str, Any]:
     names = ("mailcow_dir", "mailcow_components", "mailcow_threads")
     if job_type != "mailcow":
         for name in names:
@@ -390,9 +390,9 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
     )
 
 
-def validate_jobs(raws: List[Any], backup_root: str = DEFAULT_BACKUP_ROOT) -> List[BackupJob]:
+def validate_jobs(raws: list[Any], backup_root: str = DEFAULT_BACKUP_ROOT) -> list[BackupJob]:
     jobs = [validate_job(raw, backup_root) for raw in raws]
-    seen: Dict[str, str] = {}
+    seen: dict[str, str] = {}
     for job in jobs:
         if job.name in seen:
             raise SmgrError("is listed twice", job=job.name, field="name")
@@ -403,10 +403,10 @@ def validate_jobs(raws: List[Any], backup_root: str = DEFAULT_BACKUP_ROOT) -> Li
 # --------------------------------------------------------------------------- files
 
 
-def job_to_dict(job: BackupJob) -> Dict[str, Any]:
+def job_to_dict(job: BackupJob) -> dict[str, Any]:
     """The job as the plain mapping written to its file (keys in contract order, unset keys left out)."""
     data = asdict(job)
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for key in JOB_KEYS:
         value = data[key]
         if key == "retention":
@@ -424,7 +424,7 @@ def _require_yaml() -> None:
         raise SmgrError(f"PyYAML is required (install python3-yaml): {YAML_IMPORT_ERROR}")
 
 
-def render_yaml(data: Dict[str, Any]) -> bytes:
+def render_yaml(data: dict[str, Any]) -> bytes:
     _require_yaml()
     # allow_unicode=False: non-ASCII characters are written as escapes, which read back exactly; written raw,
     # PyYAML folds a NEL (U+0085) into a space on the next load ("/srv/x\x85y" would become "/srv/x y").
@@ -460,7 +460,7 @@ def parse_job_file(content: bytes, path: str, backup_root: str = DEFAULT_BACKUP_
     return job
 
 
-def list_job_files(config_dir: str) -> Dict[str, str]:
+def list_job_files(config_dir: str) -> dict[str, str]:
     """Job name -> file path for every ``backups.d/<name>.yaml`` with a valid job name (other files are ignored)."""
     directory = os.path.join(config_dir, JOBS_SUBDIR)
     try:
@@ -494,14 +494,14 @@ def load_job(config_dir: str, name: str, backup_root: str = DEFAULT_BACKUP_ROOT)
     return parse_job_file(content, path, backup_root)
 
 
-def load_all_jobs(config_dir: str, backup_root: str = DEFAULT_BACKUP_ROOT) -> List[BackupJob]:
+def load_all_jobs(config_dir: str, backup_root: str = DEFAULT_BACKUP_ROOT) -> list[BackupJob]:
     return [load_job(config_dir, name, backup_root) for name in list_job_files(config_dir)]
 
 
 # --------------------------------------------------------------------------- runner settings
 
 
-def settings_to_dict(settings: RunnerSettings) -> Dict[str, Any]:
+def settings_to_dict(settings: RunnerSettings) -> dict[str, Any]:
     return {key: value for key, value in asdict(settings).items() if value is not None}
 
 
@@ -517,7 +517,7 @@ def validate_settings(raw: Any, source: str = RUNNER_SETTINGS_FILE) -> RunnerSet
     unknown = sorted(str(key) for key in set(raw) - set(SETTINGS_KEYS))
     if unknown:
         raise SmgrError(f"{source}: unknown key(s): {', '.join(unknown)}")
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for key in ("state_dir", "log_dir", "lock_dir", "backup_root", "cron_file"):
         if raw.get(key) is not None:
             values[key] = _absolute_path(raw[key], None, key)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
@@ -32,7 +32,7 @@ class DirectoryChange:
 
     path: str
     mode: int
-    before_mode: Optional[int]
+    before_mode: int | None
     field: str
 
     @property
@@ -40,7 +40,7 @@ class DirectoryChange:
         return self.before_mode is None
 
 
-def merge_layout(entries: Iterable[Tuple[str, int, str]]) -> List[Tuple[str, int, str]]:
+def merge_layout(entries: Iterable[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
     """``(path, mode, field)`` once per path, parents first; one path named twice gets the stricter mode.
 
     The stricter mode is the intersection of the two (0755 and 0750 give 0750): a directory that
@@ -59,7 +59,7 @@ def merge_layout(entries: Iterable[Tuple[str, int, str]]) -> List[Tuple[str, int
     return [(path, mode, field) for path, (mode, field) in sorted(merged.items(), key=lambda item: item[0])]
 
 
-def plan_directories(entries: Sequence[Tuple[str, int, str]]) -> List[DirectoryChange]:
+def plan_directories(entries: Sequence[tuple[str, int, str]]) -> list[DirectoryChange]:
     """What a run would change; raises (naming the field) when a path exists and is not a directory."""
     changes = []
     for path, mode, field in merge_layout(entries):

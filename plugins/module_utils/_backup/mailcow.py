@@ -19,14 +19,14 @@ import os
 import signal
 import subprocess
 import tempfile
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import subprocess_env
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 HELPER_SCRIPT = os.path.join("helper-scripts", "backup_and_restore.sh")
-COMPONENT_FILES: Dict[str, Tuple[str, ...]] = {
+COMPONENT_FILES: dict[str, tuple[str, ...]] = {
     "vmail": ("backup_vmail.tar.zst",),
     "crypt": ("backup_crypt.tar.zst",),
     "redis": ("backup_redis.tar.zst",),
@@ -41,14 +41,14 @@ def helper_script(mailcow_dir: str) -> str:
     return os.path.join(mailcow_dir, HELPER_SCRIPT)
 
 
-def _tail_text(handle) -> List[str]:
+def _tail_text(handle) -> list[str]:
     handle.seek(0, os.SEEK_END)
     handle.seek(max(0, handle.tell() - 32 * 1024))
     text = handle.read().decode("utf-8", "backslashreplace")
     return [line for line in text.splitlines() if line.strip()][-OUTPUT_TAIL:]
 
 
-def run_helper(job: BackupJob, staging_dir: str) -> Tuple[int, List[str]]:
+def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str]]:
     """Run the dump script with a timeout (the whole process group is killed on expiry); return (status, output)."""
     script = helper_script(job.mailcow_dir or "")
     if not os.path.isfile(script):
@@ -87,7 +87,7 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def dump_directories(staging_dir: str) -> List[str]:
+def dump_directories(staging_dir: str) -> list[str]:
     return sorted(
         os.path.join(staging_dir, entry)
         for entry in os.listdir(staging_dir)
@@ -113,7 +113,7 @@ def _zstd_test(path: str) -> str:
     )
 
 
-def dump_problems(dump_dir: str, components: Sequence[str]) -> List[str]:
+def dump_problems(dump_dir: str, components: Sequence[str]) -> list[str]:
     """What is wrong with a dump directory: missing, empty or corrupt component archives (empty list = good)."""
     problems = []
     for component in components:
@@ -132,7 +132,7 @@ def dump_problems(dump_dir: str, components: Sequence[str]) -> List[str]:
     return problems
 
 
-def dump_mailcow(job: BackupJob, staging_dir: str) -> Tuple[str, List[str]]:
+def dump_mailcow(job: BackupJob, staging_dir: str) -> tuple[str, list[str]]:
     """Run the dump into ``staging_dir`` and return (checked dump directory, warnings) or raise SmgrError."""
     status, output = run_helper(job, staging_dir)
     directories = dump_directories(staging_dir)

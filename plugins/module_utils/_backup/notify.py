@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import Notifier, RunResult
@@ -36,7 +36,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail i
 NOTIFICATIONS_FILE = "notifications.yaml"
 
 
-def backup_report(job: BackupJob, result: RunResult, log_tail: List[str]) -> BackupReport:
+def backup_report(job: BackupJob, result: RunResult, log_tail: list[str]) -> BackupReport:
     error = result.error
     if result.status == "partial":
         error = f"the archive is published, but: {result.error}"
@@ -57,14 +57,14 @@ def backup_report(job: BackupJob, result: RunResult, log_tail: List[str]) -> Bac
 class MailNotifier(Notifier):
     """Sends through ``_mail`` with the settings in ``<config_dir>/notifications.yaml`` (missing file: disabled)."""
 
-    def __init__(self, config_dir: str, host: Optional[str] = None) -> None:
+    def __init__(self, config_dir: str, host: str | None = None) -> None:
         self.path = os.path.join(config_dir, NOTIFICATIONS_FILE)
         self.host = host or default_hostname()
 
     def _config(self) -> NotifyConfig:
         return load_config(self.path, missing_ok=True)
 
-    def backup(self, job: BackupJob, result: RunResult, log_tail: List[str]) -> Optional[str]:
+    def backup(self, job: BackupJob, result: RunResult, log_tail: list[str]) -> str | None:
         try:
             config = self._config()
             notification = backup_notification(backup_report(job, result, log_tail), self.host)
@@ -75,11 +75,11 @@ class MailNotifier(Notifier):
             return str(exc)
         return None
 
-    def cleanup(self, reports: List[Dict[str, Any]], log_tail: List[str]) -> Optional[str]:
+    def cleanup(self, reports: list[dict[str, Any]], log_tail: list[str]) -> str | None:
         failed = [report for report in reports if report.get("status") not in ("ok", "already_running")]
         removed = sum(len(report.get("removed", [])) + len(report.get("remote_removed", [])) for report in reports)
         freed = sum(report.get("freed_bytes", 0) + report.get("remote_freed_bytes", 0) for report in reports)
-        details: Tuple[Tuple[str, str], ...] = (
+        details: tuple[tuple[str, str], ...] = (
             ("Jobs", ", ".join(report["job"] for report in reports) or "none"),
             ("Files removed", str(removed)),
             ("Space freed", format_size(freed)),
@@ -97,7 +97,7 @@ class MailNotifier(Notifier):
             return str(exc)
         return None
 
-    def health(self, checks: List[Tuple[str, bool, str]]) -> Optional[str]:
+    def health(self, checks: list[tuple[str, bool, str]]) -> str | None:
         report = HealthReport(checks=tuple(HealthCheck(name, ok, detail) for name, ok, detail in checks))
         try:
             send_health(self._config(), report, self.host)

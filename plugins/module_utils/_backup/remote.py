@@ -18,9 +18,9 @@ import re
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import List, Optional, Sequence, Tuple
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     SIDECAR_SUFFIX,
@@ -50,9 +50,9 @@ class Remote:
     """A job's remote: target plus ssh settings; ``timeout`` bounds each command (seconds)."""
 
     target: RemoteTarget
-    port: Optional[int] = None
-    ssh_key: Optional[str] = None
-    ssh_options: Tuple[str, ...] = ()
+    port: int | None = None
+    ssh_key: str | None = None
+    ssh_options: tuple[str, ...] = ()
     timeout: int = 3600
 
     @classmethod
@@ -66,7 +66,7 @@ class Remote:
     def display(self) -> str:
         return f"{self.target.login}:{self.target.path}" if self.target.is_ssh else self.target.path
 
-    def ssh_command(self) -> List[str]:
+    def ssh_command(self) -> list[str]:
         command = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}"]
         if self.port:
             command += ["-p", str(self.port)]
@@ -89,8 +89,8 @@ class SyncResult:
     remote: str
     name: str
     sha256: str
-    cleanup: Optional[CleanupResult] = None
-    warnings: List[str] = field(default_factory=list)
+    cleanup: CleanupResult | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _run(command: Sequence[str], timeout: int, what: str) -> str:
@@ -123,7 +123,7 @@ def _ssh(remote: Remote, script: str, what: str) -> str:
     return _run([*remote.ssh_command(), "--", remote.target.login, script], remote.timeout, what)
 
 
-def _ssh_transport(remote: Remote) -> List[str]:
+def _ssh_transport(remote: Remote) -> list[str]:
     """rsync's options to reach an ssh remote. ``--protect-args`` sends the remote path through rsync's protocol:
     on the remote command line, rsync 3.2 leaves a backtick unescaped and the remote shell would run what is
     between two of them."""
@@ -193,7 +193,7 @@ def sync_archive(remote: Remote, archive_path: str, digest: str) -> SyncResult:
     return SyncResult(remote=remote.display, name=name, sha256=digest)
 
 
-def parse_listing(output: str, host: str, job: str) -> List[ArchiveRecord]:
+def parse_listing(output: str, host: str, job: str) -> list[ArchiveRecord]:
     """Regular files from ``rsync --list-only`` that are this job's archives (symlinks and others ignored)."""
     lines = {}
     for line in output.splitlines():
@@ -212,7 +212,7 @@ def parse_listing(output: str, host: str, job: str) -> List[ArchiveRecord]:
     return records
 
 
-def list_remote(remote: Remote, host: str, job: str) -> List[ArchiveRecord]:
+def list_remote(remote: Remote, host: str, job: str) -> list[ArchiveRecord]:
     output = _run(
         [
             "rsync",

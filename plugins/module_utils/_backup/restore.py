@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     compression_of,
@@ -24,10 +24,10 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors
 @dataclass
 class RestoreResult:
     archive: str
-    target: Optional[str]
-    sha256: Optional[str]
+    target: str | None
+    sha256: str | None
     checksum_verified: bool
-    warnings: List[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def find_archive(job: BackupJob, host: str, which: str = "latest") -> str:
@@ -44,7 +44,7 @@ def find_archive(job: BackupJob, host: str, which: str = "latest") -> str:
     return os.path.abspath(path)
 
 
-def check_checksum(archive: str, skip: bool = False) -> Optional[str]:
+def check_checksum(archive: str, skip: bool = False) -> str | None:
     """The archive's SHA-256 after matching it against ``NAME.sha256``; None when skipped."""
     if skip:
         return None

@@ -17,10 +17,11 @@ import operator
 import os
 import re
 import stat
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from stat import S_ISREG
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set
+from typing import Callable, NamedTuple
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     SIDECAR_SUFFIX,
@@ -62,18 +63,18 @@ _newest_first_key = operator.attrgetter("time", "name")
 
 @dataclass
 class CleanupResult:
-    kept: List[str]
-    removed: List[str]
+    kept: list[str]
+    removed: list[str]
     freed_bytes: int
     dry_run: bool = False
 
 
-def _period_keys(records: Sequence[ArchiveRecord], count: Optional[int], key: Callable[[datetime], object]) -> Set[str]:
+def _period_keys(records: Sequence[ArchiveRecord], count: int | None, key: Callable[[datetime], object]) -> set[str]:
     """The newest archive of each of the ``count`` most recent periods that have an archive."""
     if not count:
         return set()
-    kept: Set[str] = set()
-    seen: Set[object] = set()
+    kept: set[str] = set()
+    seen: set[object] = set()
     for record in records:  # newest first
         period = key(record.time)
         if period in seen:
@@ -85,10 +86,10 @@ def _period_keys(records: Sequence[ArchiveRecord], count: Optional[int], key: Ca
     return kept
 
 
-def select_removals(records: Iterable[ArchiveRecord], policy: Retention, now: datetime) -> List[ArchiveRecord]:
+def select_removals(records: Iterable[ArchiveRecord], policy: Retention, now: datetime) -> list[ArchiveRecord]:
     """The records to delete under ``policy`` at ``now``, oldest first. Never returns the newest ``keep_min``."""
     ordered = sorted(records, key=_newest_first_key, reverse=True)
-    keep: Set[str] = {record.name for record in ordered[: max(policy.keep_min, 1)]}
+    keep: set[str] = {record.name for record in ordered[: max(policy.keep_min, 1)]}
     if policy.keep_days:
         cutoff = now - timedelta(days=policy.keep_days)
         keep.update(record.name for record in ordered if record.time > cutoff)
@@ -111,7 +112,7 @@ def _open_directory(directory: str) -> int:
         raise SmgrError(f"cannot open {directory}: {exc.strerror}") from exc
 
 
-def scan_archives(directory: str, host: str, job: str) -> List[ArchiveRecord]:
+def scan_archives(directory: str, host: str, job: str) -> list[ArchiveRecord]:
     """This job's archives in ``directory``: regular files only (lstat, symlinks are skipped), newest first."""
     fd = _open_directory(directory)
     if fd < 0:
@@ -122,14 +123,14 @@ def scan_archives(directory: str, host: str, job: str) -> List[ArchiveRecord]:
         os.close(fd)
 
 
-def _lstat(fd: int, name: str) -> Optional[os.stat_result]:
+def _lstat(fd: int, name: str) -> os.stat_result | None:
     try:
         return os.stat(name, dir_fd=fd, follow_symlinks=False)
     except FileNotFoundError:
         return None
 
 
-def _scan_fd(fd: int, host: str, job: str) -> List[ArchiveRecord]:
+def _scan_fd(fd: int, host: str, job: str) -> list[ArchiveRecord]:
     records = []
     for name in os.listdir(fd):
         parsed = parse_archive_name(name, host, job)
@@ -145,14 +146,14 @@ def _scan_fd(fd: int, host: str, job: str) -> List[ArchiveRecord]:
     return records
 
 
-def _scan_fd_unsized(fd: int, host: str, job: str) -> List[ArchiveRecord]:
+def _scan_fd_unsized(fd: int, host: str, job: str) -> list[ArchiveRecord]:
     """Like :func:`_scan_fd` without a ``stat`` per file (sizes are 0): the type comes from the directory entry
     (``scandir`` falls back to ``lstat`` where the file system does not report it). Retention only needs names
     and times; it reads each file's type and size again right before removing it, so keeping thousands of
     archives costs no system call each. The loop is :func:`parse_archive_name` inlined, with the bound methods
     looked up once: it runs once per file (see docs/performance.md, B8)."""
     match = archive_name_pattern(host, job).match
-    records: List[ArchiveRecord] = []
+    records: list[ArchiveRecord] = []
     append = records.append
     with os.scandir(fd) as entries:
         for entry in entries:
@@ -204,7 +205,7 @@ def apply_retention(
         removed_names = {record.name for record in removals}
         unlink_regular = _unlink_regular
         freed = 0
-        removed: List[str] = []
+        removed: list[str] = []
         for record in removals:
             if dry_run:
                 freed += _regular_size(fd, record.name) + _regular_size(fd, record.name + SIDECAR_SUFFIX)
@@ -225,12 +226,12 @@ def apply_retention(
     return CleanupResult(kept=kept, removed=removed, freed_bytes=freed, dry_run=dry_run)
 
 
-def stale_leftovers(directory: str, host: str, job: str) -> Dict[str, str]:
+def stale_leftovers(directory: str, host: str, job: str) -> dict[str, str]:
     """Partial archives and orphan sidecars of this job left by a crash: name -> kind. Regular files only."""
     fd = _open_directory(directory)
     if fd < 0:
         return {}
-    found: Dict[str, str] = {}
+    found: dict[str, str] = {}
     try:
         names = set(os.listdir(fd))
         for name in names:

@@ -19,9 +19,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     PARTIAL_SUFFIX,
@@ -84,22 +85,22 @@ class RunResult:
     started: str = ""
     finished: str = ""
     duration: float = 0.0
-    archive: Optional[str] = None
-    size: Optional[int] = None
-    sha256: Optional[str] = None
-    entries: Optional[int] = None
+    archive: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    entries: int | None = None
     verified: bool = False
-    synced: Optional[bool] = None
-    remote: Optional[str] = None
-    removed: List[str] = field(default_factory=list)
+    synced: bool | None = None
+    remote: str | None = None
+    removed: list[str] = field(default_factory=list)
     freed_bytes: int = 0
-    remote_removed: List[str] = field(default_factory=list)
+    remote_removed: list[str] = field(default_factory=list)
     remote_freed_bytes: int = 0
-    warnings: List[str] = field(default_factory=list)
-    error: Optional[str] = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
     recovered: bool = False
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -109,13 +110,13 @@ class Notifier:
     Each method returns None when the message was sent or deliberately skipped, or an error text.
     """
 
-    def backup(self, job: BackupJob, result: RunResult, log_tail: List[str]) -> Optional[str]:
+    def backup(self, job: BackupJob, result: RunResult, log_tail: list[str]) -> str | None:
         return None
 
-    def cleanup(self, reports: List[Dict[str, Any]], log_tail: List[str]) -> Optional[str]:
+    def cleanup(self, reports: list[dict[str, Any]], log_tail: list[str]) -> str | None:
         return None
 
-    def health(self, checks: List[Tuple[str, bool, str]]) -> Optional[str]:
+    def health(self, checks: list[tuple[str, bool, str]]) -> str | None:
         return None
 
 
@@ -140,7 +141,7 @@ def _raise_terminated(signum: int, _frame: object) -> None:
 TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def install_signal_handlers() -> Dict[int, Any]:
+def install_signal_handlers() -> dict[int, Any]:
     """Turn SIGTERM/SIGINT/SIGHUP into :class:`Terminated`; returns the previous handlers."""
     previous = {}
     for signum in TERMINATING_SIGNALS:
@@ -148,7 +149,7 @@ def install_signal_handlers() -> Dict[int, Any]:
     return previous
 
 
-def restore_signal_handlers(previous: Dict[int, Any]) -> None:
+def restore_signal_handlers(previous: dict[int, Any]) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)
 
@@ -156,7 +157,7 @@ def restore_signal_handlers(previous: Dict[int, Any]) -> None:
 # --------------------------------------------------------------------------- small steps
 
 
-def run_hook(job: BackupJob, key: str, command: str, extra_env: Dict[str, str], log: RunLog) -> None:
+def run_hook(job: BackupJob, key: str, command: str, extra_env: dict[str, str], log: RunLog) -> None:
     """Run ``pre_command``/``post_command`` with ``/bin/sh -c`` under the job's timeout; raise on failure."""
     env = dict(os.environ)
     env.update({"SMGR_JOB": job.name, "SMGR_DEST": job.dest, **extra_env})
@@ -195,7 +196,7 @@ def check_sources(job: BackupJob) -> None:
         raise SmgrError(f"path(s) to back up do not exist: {', '.join(missing)}", job=job.name, field="paths")
 
 
-def nginx_config_test(job: BackupJob, log: RunLog) -> Optional[str]:
+def nginx_config_test(job: BackupJob, log: RunLog) -> str | None:
     """``nginx -t`` when nginx is installed; a broken configuration is still backed up, with a warning."""
     nginx = shutil.which("nginx") or next(
         (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None
@@ -261,7 +262,7 @@ def free_archive_name(job: BackupJob, host: str, when: datetime) -> str:
     raise SmgrError("cannot find a free archive name", job=job.name)
 
 
-def ping(url: Optional[str], suffix: str, log: RunLog, job: str) -> None:
+def ping(url: str | None, suffix: str, log: RunLog, job: str) -> None:
     """healthchecks.io-style ping (``/start``, ``""``, ``/fail``); a failing ping is a warning, never a failure."""
     if not url:
         return
@@ -307,7 +308,7 @@ def http_get(url: str, timeout: float) -> int:
 # --------------------------------------------------------------------------- the run
 
 
-def _prepare_sources(job: BackupJob, ctx: RunContext, staging: str, result: RunResult) -> Tuple[List[str], str]:
+def _prepare_sources(job: BackupJob, ctx: RunContext, staging: str, result: RunResult) -> tuple[list[str], str]:
     """(paths to archive, tar base directory) for the job's type."""
     if job.type == "mailcow":
         os.makedirs(staging, mode=0o700)
@@ -325,7 +326,7 @@ def _prepare_sources(job: BackupJob, ctx: RunContext, staging: str, result: RunR
     return list(job.paths), "/"
 
 
-def _archive_and_publish(job: BackupJob, ctx: RunContext, sources: List[str], base: str, result: RunResult) -> str:
+def _archive_and_publish(job: BackupJob, ctx: RunContext, sources: list[str], base: str, result: RunResult) -> str:
     name = free_archive_name(job, ctx.host, ctx.now())
     final = os.path.join(job.dest, name)
     partial = final + PARTIAL_SUFFIX
@@ -351,7 +352,7 @@ def _archive_and_publish(job: BackupJob, ctx: RunContext, sources: List[str], ba
 
 def _sync_and_retain(job: BackupJob, ctx: RunContext, final: str, result: RunResult) -> None:
     """Remote copy and retention; failures here leave a good local archive, so they make the run partial."""
-    problems: List[str] = []
+    problems: list[str] = []
     if job.remote:
         remote = Remote.for_job(job)
         result.remote = remote.display
@@ -492,7 +493,7 @@ def _notify_run(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
         ctx.log.error(job.name, f"notification not sent: {error}")
 
 
-def summary_lines(result: RunResult) -> List[str]:
+def summary_lines(result: RunResult) -> list[str]:
     lines = [f"Started: {result.started}", f"Duration: {result.duration:.1f}s"]
     if result.archive:
         lines += [
@@ -513,9 +514,9 @@ def summary_lines(result: RunResult) -> List[str]:
 # --------------------------------------------------------------------------- cleanup
 
 
-def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> Dict[str, Any]:
+def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> dict[str, Any]:
     """Retention for one job, locally and on its remote; the job's lock is held so it never races a backup."""
-    report: Dict[str, Any] = {"job": job.name, "dry_run": dry_run, "removed": [], "freed_bytes": 0}
+    report: dict[str, Any] = {"job": job.name, "dry_run": dry_run, "removed": [], "freed_bytes": 0}
     lock = JobLock(ctx.settings.lock_dir, job.name)
     try:
         lock.acquire()

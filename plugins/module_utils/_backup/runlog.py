@@ -18,7 +18,7 @@ import os
 import sys
 from collections import deque
 from datetime import datetime, timezone
-from typing import Deque, List, Optional, TextIO
+from typing import TextIO
 
 LOG_FILE = "smgr.log"
 LOG_MODE = 0o640
@@ -51,11 +51,11 @@ def _one_line(text: str) -> str:
 class RunLog:
     """Appends to the log file; ``echo`` writes the same lines to a stream (stderr for cron's redirect)."""
 
-    def __init__(self, log_dir: Optional[str], verb: str, echo: Optional[TextIO] = None) -> None:
+    def __init__(self, log_dir: str | None, verb: str, echo: TextIO | None = None) -> None:
         self.path = os.path.join(log_dir, LOG_FILE) if log_dir else None
         self.verb = verb
         self.echo = echo if echo is not None else sys.stderr
-        self.tail: Deque[str] = deque(maxlen=TAIL_LINES)
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._broken = False
 
     def _write(self, line: str) -> None:
@@ -85,7 +85,7 @@ class RunLog:
                 os.replace(older, f"{self.path}.{index + 1}")
         os.replace(self.path, f"{self.path}.1")
 
-    def log(self, level: str, job: Optional[str], message: str) -> str:
+    def log(self, level: str, job: str | None, message: str) -> str:
         where = f"{self.verb} {job}" if job else self.verb
         line = f"{iso(utc_now())} smgr[{os.getpid()}] {level} {where}: {_one_line(message)}"
         self.tail.append(line)
@@ -95,14 +95,14 @@ class RunLog:
             self.echo.flush()
         return line
 
-    def info(self, job: Optional[str], message: str) -> None:
+    def info(self, job: str | None, message: str) -> None:
         self.log("INFO", job, message)
 
-    def warning(self, job: Optional[str], message: str) -> None:
+    def warning(self, job: str | None, message: str) -> None:
         self.log("WARNING", job, message)
 
-    def error(self, job: Optional[str], message: str) -> None:
+    def error(self, job: str | None, message: str) -> None:
         self.log("ERROR", job, message)
 
-    def tail_lines(self) -> List[str]:
+    def tail_lines(self) -> list[str]:
         return list(self.tail)

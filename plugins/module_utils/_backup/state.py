@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
@@ -20,7 +20,7 @@ def state_path(state_dir: str, job: str) -> str:
     return os.path.join(state_dir, f"{job}.json")
 
 
-def load_state(state_dir: str, job: str) -> Dict[str, Any]:
+def load_state(state_dir: str, job: str) -> dict[str, Any]:
     """The job's state, or an empty dict when it never ran (or the file is unreadable JSON)."""
     content = read_bytes(state_path(state_dir, job))
     if content is None:
@@ -32,7 +32,7 @@ def load_state(state_dir: str, job: str) -> Dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def record_run(state_dir: str, job: str, result: Dict[str, Any]) -> Dict[str, Any]:
+def record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, Any]:
     """Store ``result`` as the last run (and as the last success when its status is ok or partial).
 
     Returns the new state, which also counts consecutive failures and says whether this
@@ -42,7 +42,7 @@ def record_run(state_dir: str, job: str, result: Dict[str, Any]) -> Dict[str, An
     last = previous.get("last_run") or {}
     succeeded = result.get("status") in ("ok", "partial")
     failures = 0 if succeeded else int(previous.get("consecutive_failures", 0)) + 1
-    state: Dict[str, Any] = {
+    state: dict[str, Any] = {
         "version": STATE_VERSION,
         "job": job,
         "last_run": result,
@@ -58,6 +58,6 @@ def record_run(state_dir: str, job: str, result: Dict[str, Any]) -> Dict[str, An
     return state
 
 
-def previous_status(state_dir: str, job: str) -> Optional[str]:
+def previous_status(state_dir: str, job: str) -> str | None:
     last = load_state(state_dir, job).get("last_run") or {}
     return last.get("status")

@@ -12,15 +12,16 @@ message; its integer check raises OverflowError for ``[9223372036854775808, null
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
 _SCALARS = (bool, int, float, type(None))
 
 
-def scalar_sub_options(argument_spec: Mapping[str, Any], params: Any, prefix: str = "") -> List[str]:
+def scalar_sub_options(argument_spec: Mapping[str, Any], params: Any, prefix: str = "") -> list[str]:
     """Where ``params`` holds a number, a boolean or null in place of a mapping of sub-options
     (``jobs[1]``, ``jobs[0].retention``)."""
-    found: List[str] = []
+    found: list[str] = []
     if not isinstance(params, dict):
         return found
     for name, spec in argument_spec.items():
@@ -38,7 +39,7 @@ def scalar_sub_options(argument_spec: Mapping[str, Any], params: Any, prefix: st
     return found
 
 
-def loose_spec(argument_spec: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+def loose_spec(argument_spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The same option names, any value accepted, ``no_log`` kept: enough to read the arguments and fail."""
     return {name: {"type": "raw", "no_log": bool(spec.get("no_log", False))} for name, spec in argument_spec.items()}
 

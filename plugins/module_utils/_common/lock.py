@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-from typing import Optional
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
@@ -49,7 +48,7 @@ class JobLock:
         self.lock_dir = lock_dir
         self.job = job
         self.path = lock_path(lock_dir, job)
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
 
     def acquire(self) -> JobLock:
         _ensure_private_dir(self.lock_dir)

@@ -19,8 +19,9 @@ import os
 import re
 import stat
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError

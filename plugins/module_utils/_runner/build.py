@@ -18,7 +18,7 @@ import ast
 import importlib
 import io
 import zipfile
-from typing import Dict, Iterable, List, Optional
+from collections.abc import Iterable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
@@ -50,7 +50,7 @@ def module_source(name: str) -> str:
     return source
 
 
-def package_imports(source: str) -> List[str]:
+def package_imports(source: str) -> list[str]:
     """Dotted names (``_pkg.module``) of the module_utils modules that ``source`` imports, anywhere in the file.
 
     ``from PACKAGE._pkg import name`` imports the module ``_pkg.name`` when ``_pkg/name.py`` exists, and a
@@ -75,9 +75,9 @@ def package_imports(source: str) -> List[str]:
     return sorted(found)
 
 
-def collect_sources(entry: str = ENTRY_MODULE) -> Dict[str, str]:
+def collect_sources(entry: str = ENTRY_MODULE) -> dict[str, str]:
     """``{module name: source}`` for ``entry`` and its transitive imports within the package."""
-    sources: Dict[str, str] = {}
+    sources: dict[str, str] = {}
     pending = [entry]
     while pending:
         name = pending.pop()
@@ -106,7 +106,7 @@ def _add(archive: zipfile.ZipFile, name: str, data: str) -> None:
     archive.writestr(info, data.encode("utf-8"), compresslevel=9)
 
 
-def build_runner(sources: Dict[str, str], interpreter: str) -> bytes:
+def build_runner(sources: dict[str, str], interpreter: str) -> bytes:
     """The runner file's bytes: ``#!interpreter`` then a deterministic zip of ``__main__.py`` and the sources."""
     if not interpreter.startswith("/") or any(ch in interpreter for ch in "\n\r\x00"):
         raise SmgrError(f"runner interpreter must be an absolute path, got {interpreter!r}", field="runner_interpreter")
@@ -124,5 +124,5 @@ def build_runner(sources: Dict[str, str], interpreter: str) -> bytes:
     return buffer.getvalue()
 
 
-def runner_bytes(interpreter: str, sources: Optional[Dict[str, str]] = None) -> bytes:
+def runner_bytes(interpreter: str, sources: dict[str, str] | None = None) -> bytes:
     return build_runner(sources if sources is not None else collect_sources(), interpreter)

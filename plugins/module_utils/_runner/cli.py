@@ -25,8 +25,9 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, TextIO
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import read_sidecar
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health import (
@@ -83,7 +84,7 @@ class UsageError(SmgrError):
 # --------------------------------------------------------------------------- configuration
 
 
-def resolve_config_dir(option: Optional[str], environ: Dict[str, str], runner_path: Optional[str]) -> str:
+def resolve_config_dir(option: str | None, environ: dict[str, str], runner_path: str | None) -> str:
     if option:
         return os.path.abspath(option)
     if environ.get(CONFIG_ENV):
@@ -115,7 +116,7 @@ class Runner:
     """One invocation: resolved configuration, output streams, and the verbs."""
 
     def __init__(
-        self, config_dir: str, as_json: bool, stdout: TextIO, stderr: TextIO, notifier: Optional[Notifier] = None
+        self, config_dir: str, as_json: bool, stdout: TextIO, stderr: TextIO, notifier: Notifier | None = None
     ) -> None:
         self.config_dir = config_dir
         try:
@@ -139,7 +140,7 @@ class Runner:
         except SmgrError as exc:
             raise UsageError(str(exc)) from exc
 
-    def jobs(self, names: Sequence[str]) -> List[BackupJob]:
+    def jobs(self, names: Sequence[str]) -> list[BackupJob]:
         if names:
             return [self.job(name) for name in names]
         return [self.job(name) for name in list_job_files(self.config_dir)]
@@ -279,7 +280,7 @@ class Runner:
         return EXIT_OK if not problems else EXIT_FAILED
 
 
-def archives_of(job: BackupJob, host: str) -> List[Dict[str, Any]]:
+def archives_of(job: BackupJob, host: str) -> list[dict[str, Any]]:
     items = []
     for record in scan_archives(job.dest, host, job.name):
         path = os.path.join(job.dest, record.name)
@@ -296,7 +297,7 @@ def archives_of(job: BackupJob, host: str) -> List[Dict[str, Any]]:
     return items
 
 
-def next_run(job: str, cron_file: str) -> Optional[str]:
+def next_run(job: str, cron_file: str) -> str | None:
     """The next start of ``smgr backup JOB`` in the managed cron file (None when not scheduled or unknown)."""
     try:
         from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import next_runs
@@ -322,7 +323,7 @@ def next_run(job: str, cron_file: str) -> Optional[str]:
     return None
 
 
-def job_status(job: BackupJob, settings: RunnerSettings, now: datetime) -> Dict[str, Any]:
+def job_status(job: BackupJob, settings: RunnerSettings, now: datetime) -> dict[str, Any]:
     state = load_state(settings.state_dir, job.name)
     last_success = (state.get("last_success") or {}).get("finished")
     age = None
@@ -400,12 +401,12 @@ VERBS = {
 
 
 def main(
-    argv: Optional[Sequence[str]] = None,
-    runner_path: Optional[str] = None,
-    stdout: Optional[TextIO] = None,
-    stderr: Optional[TextIO] = None,
-    environ: Optional[Dict[str, str]] = None,
-    notifier: Optional[Notifier] = None,
+    argv: Sequence[str] | None = None,
+    runner_path: str | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    environ: dict[str, str] | None = None,
+    notifier: Notifier | None = None,
 ) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed, 2 usage, 3 already running,
     4 verification failed, 5 partially ok)."""

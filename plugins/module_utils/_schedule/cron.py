@@ -36,9 +36,9 @@ import hashlib
 import heapq
 import re
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterator
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 

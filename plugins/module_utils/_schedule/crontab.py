@@ -58,9 +58,9 @@ import pwd
 import re
 import subprocess
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable
 from urllib.parse import quote
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import remove_file, write_atomic

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import (
     read_bytes,
