@@ -32,6 +32,7 @@ from typing import IO, Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import fsync_directory, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env, tail_lines
 
 CHUNK = 1024 * 1024
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -59,14 +60,6 @@ class ArchiveResult:
     sha256: str
     warnings: list[str] = field(default_factory=list)
     members: int | None = None  # tar members listed from the file, when created with verify
-
-
-def subprocess_env() -> dict:
-    """Tools run in the C locale so file names pass through as bytes and messages are stable."""
-    env = dict(os.environ)
-    env["LC_ALL"] = "C"
-    env.pop("LANGUAGE", None)
-    return env
 
 
 # --------------------------------------------------------------------------- names
@@ -195,14 +188,6 @@ def tar_create_command(paths: Sequence[str], excludes: Sequence[str] = (), base:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _tail(handle: IO[bytes], lines: int = STDERR_TAIL) -> list[str]:
-    handle.seek(0, os.SEEK_END)
-    size = handle.tell()
-    handle.seek(max(0, size - 64 * 1024))
-    text = handle.read().decode("utf-8", "backslashreplace")
-    return [line for line in text.splitlines() if line.strip()][-lines:]
 
 
 def _kill(processes: Sequence[subprocess.Popen]) -> None:
@@ -367,9 +352,13 @@ class _Verifier:
         dec_status = self.decompressor.wait()
         self.counter.join()
         if dec_status != 0:
-            raise VerificationError(f"{name} does not decompress: {'; '.join(_tail(self.dec_err)) or dec_status}")
+            raise VerificationError(
+                f"{name} does not decompress: {'; '.join(tail_lines(self.dec_err, STDERR_TAIL)) or dec_status}"
+            )
         if tar_status != 0:
-            raise VerificationError(f"{name} is not a readable tar stream: {'; '.join(_tail(self.tar_err))}")
+            raise VerificationError(
+                f"{name} is not a readable tar stream: {'; '.join(tail_lines(self.tar_err, STDERR_TAIL))}"
+            )
         if self.count == 0:
             raise VerificationError(f"{name}: the archive is empty")
         return self.count
@@ -439,7 +428,7 @@ def create_archive(
             comp_status = compressor.wait()
             follower.finish()
             if comp_status != 0:
-                detail = "; ".join(_tail(comp_err)) or f"exit status {comp_status}"
+                detail = "; ".join(tail_lines(comp_err, STDERR_TAIL)) or f"exit status {comp_status}"
                 # The compressor writes the file itself, so a full disk shows as its error (C locale messages).
                 for code, text in ((errno.ENOSPC, "No space left on device"), (errno.EDQUOT, "Disk quota exceeded")):
                     if text in detail:
@@ -447,7 +436,7 @@ def create_archive(
                 raise SmgrError(f"{compressor_command(compression)[0]} failed: {detail}")
             # After the compressor: a compressor that fails kills tar with SIGPIPE, and its own error is the cause.
             if tar_status not in (0, 1):
-                detail = "; ".join(_tail(tar_err)) or f"exit status {tar_status}"
+                detail = "; ".join(tail_lines(tar_err, STDERR_TAIL)) or f"exit status {tar_status}"
                 raise SmgrError(f"tar failed: {detail}")
             os.fsync(fd)
             if follower.size != os.fstat(fd).st_size:
@@ -472,7 +461,7 @@ def create_archive(
             raise
         os.close(fd)
         os.close(read_fd)
-        warnings = _tail(tar_err, lines=200)
+        warnings = tail_lines(tar_err, 200)
     return ArchiveResult(
         path=partial_path, size=follower.size, sha256=follower.digest.hexdigest(), warnings=warnings, members=members
     )
@@ -530,9 +519,12 @@ def list_members(
         tar_status = tar.wait()
         dec_status = decompressor.wait()
         if dec_status != 0:
-            raise SmgrError(f"{os.path.basename(path)} does not decompress: {'; '.join(_tail(dec_err)) or dec_status}")
+            detail = "; ".join(tail_lines(dec_err, STDERR_TAIL)) or dec_status
+            raise SmgrError(f"{os.path.basename(path)} does not decompress: {detail}")
         if tar_status != 0:
-            raise SmgrError(f"{os.path.basename(path)} is not a readable tar stream: {'; '.join(_tail(tar_err))}")
+            raise SmgrError(
+                f"{os.path.basename(path)} is not a readable tar stream: {'; '.join(tail_lines(tar_err, STDERR_TAIL))}"
+            )
     return count, head
 
 
@@ -642,7 +634,11 @@ def extract_archive(path: str, target_dir: str, compression: str | None = None) 
         tar_status = tar.wait()
         dec_status = decompressor.wait()
         if dec_status != 0:
-            raise SmgrError(f"{os.path.basename(path)} does not decompress: {'; '.join(_tail(dec_err))}")
+            raise SmgrError(
+                f"{os.path.basename(path)} does not decompress: {'; '.join(tail_lines(dec_err, STDERR_TAIL))}"
+            )
         if tar_status != 0:
-            raise SmgrError(f"extracting {os.path.basename(path)} failed: {'; '.join(_tail(tar_err))}")
-        return _tail(tar_err, lines=200)
+            raise SmgrError(
+                f"extracting {os.path.basename(path)} failed: {'; '.join(tail_lines(tar_err, STDERR_TAIL))}"
+            )
+        return tail_lines(tar_err, 200)

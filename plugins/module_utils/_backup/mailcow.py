@@ -14,16 +14,13 @@ are accepted.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
-import tempfile
 from collections.abc import Sequence
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import subprocess_env
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_in_session, subprocess_env
 
 HELPER_SCRIPT = os.path.join("helper-scripts", "backup_and_restore.sh")
 COMPONENT_FILES: dict[str, tuple[str, ...]] = {
@@ -41,13 +38,6 @@ def helper_script(mailcow_dir: str) -> str:
     return os.path.join(mailcow_dir, HELPER_SCRIPT)
 
 
-def _tail_text(handle) -> list[str]:
-    handle.seek(0, os.SEEK_END)
-    handle.seek(max(0, handle.tell() - 32 * 1024))
-    text = handle.read().decode("utf-8", "backslashreplace")
-    return [line for line in text.splitlines() if line.strip()][-OUTPUT_TAIL:]
-
-
 def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str]]:
     """Run the dump script with a timeout (the whole process group is killed on expiry); return (status, output)."""
     script = helper_script(job.mailcow_dir or "")
@@ -56,35 +46,16 @@ def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str]]:
     env = subprocess_env()
     env["MAILCOW_BACKUP_LOCATION"] = staging_dir
     env["THREADS"] = str(job.mailcow_threads or 1)
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            [script, "backup", *job.mailcow_components],
-            cwd=job.mailcow_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    result = run_in_session(
+        [script, "backup", *job.mailcow_components], timeout=job.timeout, tail=OUTPUT_TAIL, env=env, cwd=job.mailcow_dir
+    )
+    if result.timed_out:
+        raise SmgrError(
+            f"Mailcow's backup script did not finish within {job.timeout}s and was stopped; "
+            f"output: {'; '.join(result.tail)}",
+            job=job.name,
         )
-        try:
-            status = process.wait(timeout=job.timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            raise SmgrError(
-                f"Mailcow's backup script did not finish within {job.timeout}s and was stopped; "
-                f"output: {'; '.join(_tail_text(output))}",
-                job=job.name,
-            ) from None
-        except BaseException:
-            _kill_group(process)
-            raise
-        return status, _tail_text(output)
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    with contextlib.suppress(OSError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    return result.status, result.tail
 
 
 def dump_directories(staging_dir: str) -> list[str]:

@@ -27,7 +27,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     parse_archive_name,
     sha256_file,
     sidecar_path,
-    subprocess_env,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, RemoteTarget, Retention
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import (
@@ -37,6 +36,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retent
     select_removals,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env, tail_lines
 
 LIST_LINE_RE = re.compile(
     r"^(?P<perms>\S{10})\s+(?P<size>[0-9][0-9,.]*)\s+\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?P<name>.+)$"
@@ -111,9 +111,8 @@ def _run(command: Sequence[str], timeout: int, what: str) -> str:
         except subprocess.TimeoutExpired as exc:
             raise SmgrError(f"{what}: timed out after {timeout}s") from exc
         if completed.returncode != 0:
-            err.seek(0)
-            lines = [line for line in err.read().decode("utf-8", "backslashreplace").splitlines() if line.strip()]
-            raise SmgrError(f"{what} failed (exit {completed.returncode}): {'; '.join(lines[-5:]) or 'no message'}")
+            lines = tail_lines(err, 5)
+            raise SmgrError(f"{what} failed (exit {completed.returncode}): {'; '.join(lines) or 'no message'}")
         return completed.stdout.decode("utf-8", "backslashreplace")
 
 

@@ -12,12 +12,10 @@ directory) and records the result in the state file.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +29,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     create_archive,
     publish,
     sha256_file,
-    subprocess_env,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, RunnerSettings
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.mailcow import dump_mailcow
@@ -56,6 +53,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import record_run
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_in_session, subprocess_env
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -65,6 +63,7 @@ EXIT_VERIFY = 4
 EXIT_PARTIAL = 5
 STAGING_PREFIX = ".smgr-staging-"
 PING_TIMEOUT = 10
+HOOK_LOG_LINES = 20  # last lines of a hook's output copied into the run log
 
 
 class VerificationFailed(SmgrError):
@@ -161,33 +160,15 @@ def run_hook(job: BackupJob, key: str, command: str, extra_env: dict[str, str], 
     """Run ``pre_command``/``post_command`` with ``/bin/sh -c`` under the job's timeout; raise on failure."""
     env = dict(os.environ)
     env.update({"SMGR_JOB": job.name, "SMGR_DEST": job.dest, **extra_env})
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            cwd="/",
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            status = process.wait(timeout=job.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            raise SmgrError(f"did not finish within {job.timeout}s and was stopped", job=job.name, field=key) from None
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            raise
-        output.seek(0)
-        lines = [line for line in output.read().decode("utf-8", "backslashreplace").splitlines() if line.strip()]
-    for line in lines[-20:]:
+    result = run_in_session(["/bin/sh", "-c", command], timeout=job.timeout, tail=HOOK_LOG_LINES, env=env)
+    if result.timed_out:
+        raise SmgrError(f"did not finish within {job.timeout}s and was stopped", job=job.name, field=key)
+    for line in result.tail:
         log.info(job.name, f"{key}: {line}")
-    if status != 0:
-        raise SmgrError(f"failed with exit {status}: {'; '.join(lines[-5:]) or 'no output'}", job=job.name, field=key)
+    if result.status != 0:
+        raise SmgrError(
+            f"failed with exit {result.status}: {'; '.join(result.tail[-5:]) or 'no output'}", job=job.name, field=key
+        )
 
 
 def check_sources(job: BackupJob) -> None:

@@ -1,0 +1,87 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Running other programs: the C-locale environment, a bounded tail of their output, and a command run in its
+own session under a timeout whose whole process group is killed when it expires (or when this process is
+interrupted), so no grandchild of a hook or helper script keeps writing after its run ended."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+TAIL_WINDOW = 64 * 1024  # bytes read from the end of an output file to find its last lines
+
+
+def subprocess_env() -> dict[str, str]:
+    """Tools run in the C locale so file names pass through as bytes and messages are stable."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env.pop("LANGUAGE", None)
+    return env
+
+
+def tail_lines(handle: IO[bytes], count: int) -> list[str]:
+    """The last ``count`` non-blank lines of a seekable binary file (its last 64 KiB are read)."""
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, handle.tell() - TAIL_WINDOW))
+    text = handle.read().decode("utf-8", "backslashreplace")
+    return [line for line in text.splitlines() if line.strip()][-count:]
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """How a command run by :func:`run_in_session` ended: its exit status (None when its time ran out and its
+    process group was killed) and the last lines of its combined stdout and stderr."""
+
+    status: int | None
+    tail: list[str]
+
+    @property
+    def timed_out(self) -> bool:
+        return self.status is None
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def run_in_session(
+    argv: Sequence[str],
+    timeout: float,
+    tail: int,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = "/",
+) -> SessionResult:
+    """Run ``argv`` in a new session with stdin from /dev/null and stdout+stderr into a temporary file.
+
+    When ``timeout`` seconds pass, or this process is interrupted meanwhile (then the exception propagates),
+    the whole process group is killed with SIGKILL and waited for. Raises OSError when ``argv`` cannot start.
+    """
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            status: int | None = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            status = None
+        except BaseException:
+            _kill_group(process)
+            raise
+        return SessionResult(status, tail_lines(output, tail))

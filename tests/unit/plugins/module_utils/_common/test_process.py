@@ -1,0 +1,87 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_common.process: the one helper that runs a command in its own session, and the one tail reader."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
+    run_in_session,
+    subprocess_env,
+    tail_lines,
+)
+
+
+def test_tail_lines_keeps_the_last_non_blank_lines():
+    handle = io.BytesIO(b"one\n\n  \ntwo\nthree\n")
+    assert tail_lines(handle, 2) == ["two", "three"]
+    assert tail_lines(io.BytesIO(b""), 5) == []
+
+
+def test_tail_lines_reads_only_the_end_of_a_large_file():
+    handle = io.BytesIO(b"x" * 1_000_000 + b"\nlast line\n")
+    assert tail_lines(handle, 1) == ["last line"]
+
+
+def test_tail_lines_keeps_undecodable_bytes_visible():
+    assert tail_lines(io.BytesIO(b"bad \xff byte\n"), 1) == ["bad \\xff byte"]
+
+
+def test_run_in_session_returns_status_and_combined_output():
+    result = run_in_session(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10, tail=5)
+    assert result.status == 3
+    assert not result.timed_out
+    assert result.tail == ["out", "err"]
+
+
+def test_run_in_session_runs_in_the_given_directory_with_the_given_environment(tmp_path):
+    result = run_in_session(
+        ["/bin/sh", "-c", 'pwd; echo "$SMGR_TEST"'], timeout=10, tail=5, env={"SMGR_TEST": "yes"}, cwd=str(tmp_path)
+    )
+    assert result.tail == [str(tmp_path), "yes"]
+
+
+def test_a_timeout_kills_the_whole_process_group(tmp_path):
+    marker = tmp_path / "grandchild-ran"
+    # The grandchild would write the marker after the timeout if only the shell were killed.
+    script = f"(sleep 2; touch {marker}) & echo started; sleep 30"
+    started = time.monotonic()
+    result = run_in_session(["/bin/sh", "-c", script], timeout=0.5, tail=5)
+    assert time.monotonic() - started < 10
+    assert result.timed_out and result.status is None
+    assert result.tail == ["started"]
+    time.sleep(2.5)
+    assert not marker.exists()
+
+
+def test_an_interruption_kills_the_group_and_propagates(monkeypatch, tmp_path):
+    import subprocess
+
+    def interrupted_wait(self, timeout=None):
+        if timeout is not None:
+            raise KeyboardInterrupt
+        return original_wait(self)
+
+    original_wait = subprocess.Popen.wait
+    monkeypatch.setattr(subprocess.Popen, "wait", interrupted_wait)
+    with pytest.raises(KeyboardInterrupt):
+        run_in_session(["/bin/sh", "-c", "sleep 30"], timeout=60, tail=5)
+
+
+def test_a_missing_program_raises_oserror():
+    with pytest.raises(OSError):
+        run_in_session(["/nonexistent/program"], timeout=5, tail=5)
+
+
+def test_subprocess_env_is_the_c_locale(monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "de")
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    env = subprocess_env()
+    assert env["LC_ALL"] == "C" and "LANGUAGE" not in env
+    assert env["PATH"] == os.environ["PATH"]
