@@ -347,6 +347,13 @@ options:
         is created (V(0755)) when missing. The runner rotates its own C(smgr.log).
       - Not managed when unset; an existing file is then left alone.
     type: path
+  logrotate_state:
+    description:
+      - V(present) writes O(logrotate_file); V(absent) removes it (the role's C(smgr_logrotate_enabled=false)).
+    type: str
+    choices: [present, absent]
+    default: present
+    version_added: 0.2.0
   logrotate_frequency:
     description:
       - How often logrotate rotates the logs of O(logrotate_file).
@@ -486,80 +493,27 @@ freed_bytes:
   sample: 2097152
 """
 
-import hashlib
-import json
 import os
-import stat
-import subprocess
 import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     HAS_YAML,
-    JOB_KEYS,
-    JOBS_SUBDIR,
-    RUNNER_SETTINGS_FILE,
+    JOB_SPEC,
     SETTINGS_KEYS,
     YAML_IMPORT_ERROR,
-    job_file_path,
     list_job_files,
-    render_job,
-    render_settings,
-    validate_job_name,
-    validate_jobs,
     validate_settings,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.layout import (
-    LOGROTATE_FREQUENCIES,
-    LOGROTATE_MODE,
-    apply_directories,
-    plan_directories,
-    render_logrotate,
-)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.layout import LOGROTATE_FREQUENCIES
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.plan import apply, plan, run_backup_now
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import (
-    commit_staged,
-    discard_staged,
-    read_bytes,
-    remove_file,
-    stage_file,
-)
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner import cli as runner_cli
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import collect_sources, runner_bytes
 
-CONFIG_MODE = 0o600
-RUNNER_MODE = 0o755
 RUN_KEYS = ("archive", "size", "sha256", "duration", "verified", "synced", "removed", "freed_bytes")
-
-RETENTION_SPEC = dict(
-    keep_days=dict(type="int"),
-    keep_min=dict(type="int"),
-    keep_daily=dict(type="int"),
-    keep_weekly=dict(type="int"),
-    keep_monthly=dict(type="int"),
-)
-JOB_SPEC = dict(
-    type=dict(type="str", choices=["nginx", "mailcow", "paths"]),
-    paths=dict(type="list", elements="str"),
-    exclude=dict(type="list", elements="str"),
-    dest=dict(type="str"),
-    compression=dict(type="str", choices=["zstd", "gzip"]),
-    verify=dict(type="bool"),
-    remote=dict(type="str"),
-    remote_port=dict(type="int"),
-    remote_ssh_key=dict(type="str", no_log=False),
-    remote_ssh_options=dict(type="list", elements="str"),
-    retention=dict(type="dict", options=RETENTION_SPEC),
-    pre_command=dict(type="str"),
-    post_command=dict(type="str"),
-    ping_url=dict(type="str"),
-    timeout=dict(type="int"),
-    mailcow_dir=dict(type="str"),
-    mailcow_components=dict(type="list", elements="str"),
-    mailcow_threads=dict(type="int"),
-)
 
 
 def argument_spec():
@@ -589,6 +543,7 @@ def argument_spec():
         cron_file=dict(type="path", default="/etc/cron.d/smgr"),
         create_directories=dict(type="bool", default=False),
         logrotate_file=dict(type="path"),
+        logrotate_state=dict(type="str", choices=["present", "absent"], default="present"),
         logrotate_frequency=dict(type="str", choices=list(LOGROTATE_FREQUENCIES), default="weekly"),
         logrotate_rotate=dict(type="int", default=8),
     )
@@ -596,210 +551,13 @@ def argument_spec():
     return spec
 
 
-# --------------------------------------------------------------------------- desired state (pure)
-
-
-def _job_mapping(entry):
-    """Module options of one job -> the mapping validate_job reads (unset keys left out)."""
-    raw = {key: entry.get(key) for key in JOB_KEYS if entry.get(key) is not None}
-    if isinstance(raw.get("retention"), dict):
-        raw["retention"] = {k: v for k, v in raw["retention"].items() if v is not None}
-    return raw
-
-
-def requested_jobs(params):
-    """[(state, raw job mapping)] from either ``jobs`` or the single-job options."""
-    if params["jobs"] is not None:
-        if params["name"] is not None:
-            raise SmgrError("jobs and name are mutually exclusive: list the job under jobs", field="name")
-        return [(entry["state"], _job_mapping(entry)) for entry in params["jobs"]]
-    if params["exclusive"]:
-        raise SmgrError("exclusive only applies together with jobs", field="exclusive")
-    if params["name"] is None:
-        stray = [key for key in JOB_KEYS if key != "name" and params.get(key) is not None]
-        if stray:
-            raise SmgrError("needs name (or use jobs)", field=stray[0])
-        return []
-    return [(params["state"], _job_mapping(params))]
-
-
-def desired_files(params, settings, existing_jobs):
-    """{path: (bytes or None to remove, mode)} for runner.yaml and the job files; plus per-job actions."""
-    requested = requested_jobs(params)
-    present = [raw for state, raw in requested if state == "present"]
-    for state, raw in requested:
-        if state == "absent":
-            validate_job_name(raw.get("name"))
-    for raw in present:
-        if raw.get("type") is None:
-            raise SmgrError("is required with state present", job=raw.get("name"), field="type")
-    jobs = validate_jobs(present, settings.backup_root)
-    names = [raw["name"] for _state, raw in requested]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise SmgrError("is listed twice", job=duplicates[0], field="name")
-    files = {os.path.join(params["config_dir"], RUNNER_SETTINGS_FILE): (render_settings(settings), CONFIG_MODE)}
-    plan = []
-    for job in jobs:
-        path = job_file_path(params["config_dir"], job.name)
-        files[path] = (render_job(job), CONFIG_MODE)
-        plan.append((job.name, path, "present"))
-    for state, raw in requested:
-        if state == "absent":
-            path = job_file_path(params["config_dir"], raw["name"])
-            files[path] = (None, CONFIG_MODE)
-            plan.append((raw["name"], path, "absent"))
-    if params["exclusive"]:
-        for name, path in existing_jobs.items():
-            if name not in names:
-                files[path] = (None, CONFIG_MODE)
-                plan.append((name, path, "absent"))
-    return files, plan, jobs
-
-
-def run_target(run_now, requested):
-    """The job name ``run_now`` asks for, or None."""
-    if run_now in (None, False) or (isinstance(run_now, str) and run_now.lower() in ("", "false", "no")):
+def runner_file(params):
+    """The runner's bytes, built from _runner.cli and what it imports (imported above, so AnsiballZ ships all of
+    it), or None when the task does not install it."""
+    if not params["install_runner"]:
         return None
-    present = [raw["name"] for state, raw in requested if state == "present"]
-    if run_now is True or (isinstance(run_now, str) and run_now.lower() in ("true", "yes")):
-        if len(present) != 1:
-            raise SmgrError(
-                f"run_now: true needs exactly one job in the task (found {len(present)}); give the job's name",
-                field="run_now",
-            )
-        return present[0]
-    if isinstance(run_now, str):
-        name = validate_job_name(run_now)
-        absent = [raw["name"] for state, raw in requested if state == "absent"]
-        if name in absent:
-            raise SmgrError(f"run_now names job {name!r}, which this task removes", field="run_now")
-        return name
-    raise SmgrError(f"must be true, false or a job name, got {run_now!r}", field="run_now")
-
-
-# --------------------------------------------------------------------------- current state and changes
-
-
-def _mode_of(path):
-    try:
-        return stat.S_IMODE(os.lstat(path).st_mode)
-    except FileNotFoundError:
-        return None
-
-
-def _text(data):
-    return "" if data is None else data.decode("utf-8", "replace")
-
-
-def _runner_text(data):
-    if data is None:
-        return ""
-    return f"smgr runner: {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}\n"
-
-
-def plan_changes(files):
-    """[(path, before, after, mode, kind)] for files whose content or mode differs."""
-    changes = []
-    for path, (after, mode) in sorted(files.items()):
-        before = read_bytes(path)
-        if after is None:
-            if before is not None:
-                changes.append((path, before, None, mode, "remove"))
-        elif before != after:
-            changes.append((path, before, after, mode, "create" if before is None else "update"))
-        elif _mode_of(path) != mode:
-            changes.append((path, before, after, mode, "mode"))
-    return changes
-
-
-def apply_changes(changes):
-    # Every new content is written to its temp file first: a write that fails (a name too long, a full disk)
-    # fails the run before any file was replaced.
-    staged = {}
-    try:
-        for path, _before, after, mode, kind in changes:
-            if kind in ("create", "update"):
-                staged[path] = stage_file(path, after, mode)
-    except SmgrError:
-        for tmp_path in staged.values():
-            discard_staged(tmp_path)
-        raise
-    for path, _before, _after, mode, kind in changes:
-        if kind == "remove":
-            remove_file(path)
-        elif kind == "mode":
-            os.chmod(path, mode)
-        else:
-            commit_staged(staged[path], path)
-
-
-def diff_of(changes, runner_path):
-    diffs = []
-    for path, before, after, mode, kind in changes:
-        render = _runner_text if path == runner_path else _text
-        before_text = render(before)
-        after_text = render(after)
-        if kind == "mode":
-            before_text += f"# mode {_mode_of(path):04o}\n"
-            after_text += f"# mode {mode:04o}\n"
-        diffs.append(dict(before_header=path, after_header=path, before=before_text, after=after_text))
-    return diffs
-
-
-def job_actions(plan, changes):
-    by_path = {path: kind for path, _b, _a, _m, kind in changes}
-    actions = []
-    for name, path, state in plan:
-        kind = by_path.get(path)
-        if state == "absent":
-            action = "removed" if kind == "remove" else "absent"
-        else:
-            action = {"create": "created", "update": "updated", "mode": "updated"}.get(kind, "unchanged")
-        actions.append(dict(name=name, action=action, file=path))
-    return actions
-
-
-def layout_entries(params, logrotate_file):
-    """``(path, mode, option)`` of the directories this task may create (see O(create_directories))."""
-    config_dir = params["config_dir"]
-    entries = [(config_dir, 0o750, "config_dir"), (os.path.join(config_dir, JOBS_SUBDIR), 0o700, "config_dir")]
-    if params["install_runner"]:
-        entries.append((os.path.dirname(params["runner_path"]), RUNNER_MODE, "runner_path"))
-    if logrotate_file is not None:
-        entries.append((os.path.dirname(logrotate_file), 0o755, "logrotate_file"))
-    if params["create_directories"]:
-        entries += [
-            (params["state_dir"], 0o750, "state_dir"),
-            (params["log_dir"], 0o750, "log_dir"),
-            (params["lock_dir"], 0o700, "lock_dir"),
-            (params["backup_root"], 0o700, "backup_root"),
-            (os.path.dirname(params["cron_file"]), 0o755, "cron_file"),
-        ]
-    return entries
-
-
-# --------------------------------------------------------------------------- run now
-
-
-def run_backup_now(module, runner_path, config_dir, job_name):
-    command = [runner_path, "--config-dir", config_dir, "--json", "backup", job_name]
-    try:
-        completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    except OSError as exc:
-        module.fail_json(msg=f"cannot start the runner {runner_path}: {exc.strerror}")
-    stdout = completed.stdout.decode("utf-8", "replace")
-    stderr = completed.stderr.decode("utf-8", "replace")
-    try:
-        result = json.loads(stdout)
-    except ValueError:
-        result = {"status": "failed", "exit_code": completed.returncode, "error": stderr.strip()[-2000:]}
-    result["exit_code"] = completed.returncode
-    result["log"] = stderr.splitlines()[-40:]
-    return result
-
-
-# --------------------------------------------------------------------------- main
+    interpreter = params["runner_interpreter"] or sys.executable
+    return runner_bytes(interpreter, collect_sources(runner_cli.__name__.split(".module_utils.", 1)[1]))
 
 
 def main():
@@ -815,104 +573,54 @@ def main():
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
     params = module.params
-    config_dir = params["config_dir"]
-    runner_path = params["runner_path"]
-    logrotate_file = params["logrotate_file"]
     try:
-        settings = validate_settings(
-            {key: params[key] for key in SETTINGS_KEYS},
-            source="options",
-        )
-        existing_jobs = list_job_files(config_dir)
-        files, plan, jobs = desired_files(params, settings, existing_jobs)
-        target = run_target(params["run_now"], requested_jobs(params))
-        if target is not None and target not in [job.name for job in jobs] and target not in existing_jobs:
-            raise SmgrError(f"run_now names job {target!r}, which is neither in this task nor on the host")
-        if params["install_runner"]:
-            if runner_path in files:
-                raise SmgrError(
-                    f"{runner_path} is a configuration file, not a place for the runner", field="runner_path"
-                )
-            interpreter = params["runner_interpreter"] or sys.executable
-            # The runner is _runner.cli and what it imports: imported above, so AnsiballZ ships all of it.
-            sources = collect_sources(runner_cli.__name__.split(".module_utils.", 1)[1])
-            files[runner_path] = (runner_bytes(interpreter, sources), RUNNER_MODE)
-        if logrotate_file is not None:
-            if logrotate_file in files:
-                raise SmgrError(f"{logrotate_file} is already written by this task", field="logrotate_file")
-            files[logrotate_file] = (
-                render_logrotate(params["log_dir"], params["logrotate_frequency"], params["logrotate_rotate"]),
-                LOGROTATE_MODE,
-            )
-        config_dirs = (os.path.normpath(config_dir), os.path.normpath(os.path.join(config_dir, JOBS_SUBDIR)))
-        for path in files:
-            # Checked before anything is written: a directory in the way would fail the run halfway.
-            if path.endswith("/") or os.path.isdir(path) or os.path.normpath(path) in config_dirs:
-                raise SmgrError(
-                    f"{path} is a directory, not a file", field="runner_path" if path == runner_path else None
-                )
-        changes = plan_changes(files)
+        settings = validate_settings({key: params[key] for key in SETTINGS_KEYS}, source="options")
+        change = plan(params, settings, list_job_files(params["config_dir"]), runner_file(params))
     except SmgrError as exc:
         module.fail_json(msg=str(exc))
-
-    try:
-        directory_changes = plan_directories(layout_entries(params, logrotate_file))
-    except SmgrError as exc:
-        module.fail_json(msg=str(exc))
-    if not params["create_directories"]:
-        # Only what the writes need, and only when there are writes.
-        writes = any(change[4] != "remove" for change in changes)
-        directory_changes = [change for change in directory_changes if change.created and writes]
-    changed = bool(changes or directory_changes)
 
     result = dict(
-        changed=changed,
-        jobs=job_actions(plan, changes),
-        changed_files=[change[0] for change in changes],
-        changed_directories=[change.path for change in directory_changes],
+        changed=change.changed,
+        jobs=change.job_actions(),
+        changed_files=[file.path for file in change.files],
+        changed_directories=[directory.path for directory in change.directories],
         runner=dict(
-            path=runner_path,
+            path=change.runner_path,
             installed=params["install_runner"],
-            changed=any(change[0] == runner_path for change in changes),
-            sha256=hashlib.sha256(files[runner_path][0]).hexdigest() if params["install_runner"] else None,
+            changed=any(file.path == change.runner_path for file in change.files),
+            sha256=change.runner_sha256,
         ),
     )
     if module._diff:
-        result["diff"] = [
-            dict(
-                before_header=change.path,
-                after_header=change.path,
-                before="" if change.created else f"directory {change.path} mode {change.before_mode:04o}\n",
-                after=f"directory {change.path} mode {change.mode:04o}\n",
-            )
-            for change in directory_changes
-        ] + diff_of(changes, runner_path)
-
-    if not module.check_mode and changed:
+        result["diff"] = change.diff()
+    if change.changed and not module.check_mode:
         try:
-            apply_directories(directory_changes)
-            apply_changes(changes)
+            apply(change)
         except SmgrError as exc:
             module.fail_json(msg=str(exc), **result)
 
+    target = change.run_target
     if target is not None:
+        result["changed"] = True
         if module.check_mode:
             result["run"] = dict(job=target, skipped=True, msg="check mode: the backup would run now")
-            result["changed"] = True
-        else:
-            if not os.access(runner_path, os.X_OK):
-                module.fail_json(msg=f"run_now: the runner {runner_path} is not installed (install_runner)", **result)
-            run = run_backup_now(module, runner_path, config_dir, target)
-            result["run"] = run
-            result["changed"] = True
-            for key in RUN_KEYS:
-                result[key] = run.get(key)
-            if run.get("exit_code") != 0:
-                module.fail_json(
-                    msg=f"backup {target} {run.get('status', 'failed')} (runner exit {run.get('exit_code')}): "
-                    f"{run.get('error') or 'see run.log'}",
-                    **result,
-                )
+            module.exit_json(**result)
+        runner_path = change.runner_path
+        if not os.access(runner_path, os.X_OK):
+            module.fail_json(msg=f"run_now: the runner {runner_path} is not installed (install_runner)", **result)
+        try:
+            run = run_backup_now(runner_path, params["config_dir"], target)
+        except SmgrError as exc:
+            module.fail_json(msg=str(exc), **result)
+        result["run"] = run
+        for key in RUN_KEYS:
+            result[key] = run.get(key)
+        if run.get("exit_code") != 0:
+            module.fail_json(
+                msg=f"backup {target} {run.get('status', 'failed')} (runner exit {run.get('exit_code')}): "
+                f"{run.get('error') or 'see run.log'}",
+                **result,
+            )
     module.exit_json(**result)
 
 

@@ -172,13 +172,13 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
     settings_to_dict,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner.cli import (
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status import (
     archive_host,
     archives_of,
     effective_settings,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 
 def job_info(job, path, settings, host, verify):

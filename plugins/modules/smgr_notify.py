@@ -271,12 +271,10 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import (
     DEFAULT_PATH,
-    DEFAULT_SECURITY,
-    DEFAULT_TIMEOUT,
     FILE_MODE,
     HAS_YAML,
     KEYS,
-    SECURITY_CHOICES,
+    SETTINGS_SPEC,
     YAML_IMPORT_ERROR,
     NotifyConfig,
     config_from_mapping,
@@ -299,18 +297,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail i
 ARGUMENT_SPEC = dict(
     path=dict(type="path", default=DEFAULT_PATH),
     state=dict(type="str", choices=["present", "absent"], default="present"),
-    enabled=dict(type="bool", default=False),
-    smtp_server=dict(type="str"),
-    smtp_port=dict(type="int"),
-    smtp_security=dict(type="str", choices=list(SECURITY_CHOICES), default=DEFAULT_SECURITY),
-    smtp_user=dict(type="str"),
-    smtp_password=dict(type="str", no_log=True),
-    from_email=dict(type="str"),
-    to_emails=dict(type="list", elements="str", default=[]),
-    notify_on_success=dict(type="bool", default=False),
-    notify_on_failure=dict(type="bool", default=True),
-    smtp_timeout=dict(type="int", default=DEFAULT_TIMEOUT),
-    ca_file=dict(type="path"),
+    **SETTINGS_SPEC,
     send_test=dict(type="bool", default=False),
     send=dict(
         type="dict",

@@ -293,6 +293,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import DEFAULT_ENV
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import (
     CRON_FILE_MODE,
+    JOB_OPTIONS,
     JobRequest,
     apply,
     check_next_runs,
@@ -302,16 +303,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan
     plan,
     read_target,
     target_from,
-)
-
-JOB_OPTIONS = dict(
-    schedule=dict(type="str"),
-    command=dict(type="str"),
-    user=dict(type="str"),
-    log=dict(type="path"),
-    prevent_overlap=dict(type="bool", default=True),
-    disabled=dict(type="bool", default=False),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
 )
 
 

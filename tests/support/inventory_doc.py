@@ -7,9 +7,10 @@ The variables of the role are the options of ``roles/smgr/meta/argument_specs.ym
 
 - the ``main`` entry point: ``smgr_prefix``, ``smgr_notifications`` and its keys
   (``smgr_notifications.enabled``), ``smgr_cleanup.retention.keep_days``, ...
-- the ``backup_job`` entry point: the keys of each job of ``smgr_backups``, documented as
-  ``smgr_backups.<job>.type``, ``smgr_backups.<job>.retention.keep_days``, ...
-- the ``schedule_job`` entry point: ``smgr_schedules.<name>.command``, ...
+- the options of ``smgr_backup_defaults``: the keys of each job of ``smgr_backups``, documented as
+  ``smgr_backups.<job>.type`` (required in a job), ``smgr_backups.<job>.retention.keep_days``, ...
+- the keys of each job of ``smgr_schedules`` (``smgr_schedules.<name>.command``, ...): the option spec the
+  server_profile filter checks them with (``SCHEDULE_JOB_SPEC`` of plugins/module_utils/_backup/profile.py).
 
 docs/inventory.md documents each in a table row ``| `name` | type | default | description |``.
 The check fails when a variable is in one and not in the other, when a documented type or default
@@ -33,12 +34,14 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+# Run as a script too: the collection's import path (make setup links the checkout there).
+sys.path.insert(0, str(ROOT / ".build" / "collections"))
 SPECS = ROOT / "roles" / "smgr" / "meta" / "argument_specs.yml"
 DEFAULTS = ROOT / "roles" / "smgr" / "defaults" / "main.yml"
 DOC = ROOT / "docs" / "inventory.md"
 
-# Where the options of each entry point live in the inventory.
-ENTRY_POINT_PREFIXES = {"main": "", "backup_job": "smgr_backups.<job>.", "schedule_job": "smgr_schedules.<name>."}
+BACKUP_JOB_PREFIX = "smgr_backups.<job>."
+SCHEDULE_JOB_PREFIX = "smgr_schedules.<name>."
 NO_DEFAULT = "-"
 REQUIRED = "required"
 ROW = re.compile(r"^\|\s*`(?P<name>[^`]+)`\s*\|(?P<type>[^|]*)\|(?P<default>[^|]*)\|")
@@ -91,14 +94,21 @@ def walk(options: dict[str, Any], prefix: str) -> Iterator[Variable]:
 
 
 def spec_variables(specs_path: Path = SPECS) -> dict[str, Variable]:
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profile import SCHEDULE_JOB_SPEC
+
     specs = yaml.safe_load(specs_path.read_text(encoding="utf-8"))["argument_specs"]
-    unknown = set(specs) - set(ENTRY_POINT_PREFIXES)
-    if unknown:
-        raise ValueError(f"{specs_path}: entry points this check does not know: {', '.join(sorted(unknown))}")
+    if set(specs) != {"main"}:
+        raise ValueError(f"{specs_path}: entry points other than main: {', '.join(sorted(set(specs) - {'main'}))}")
+    options = dict(specs["main"]["options"])
+    job_keys = dict(options["smgr_backup_defaults"].pop("options"))
+    job_keys["type"] = {**job_keys["type"], "required": True}  # optional in the defaults, required in a job
     variables: dict[str, Variable] = {}
-    for entry_point, prefix in ENTRY_POINT_PREFIXES.items():
-        for variable in walk(specs[entry_point]["options"], prefix):
-            variables[variable.name] = variable
+    for variable in [
+        *walk(options, ""),
+        *walk(job_keys, BACKUP_JOB_PREFIX),
+        *walk(SCHEDULE_JOB_SPEC, SCHEDULE_JOB_PREFIX),
+    ]:
+        variables[variable.name] = variable
     return variables
 
 

@@ -45,6 +45,10 @@ JOBS_SUBDIR = "backups.d"
 RUNNER_SETTINGS_FILE = "runner.yaml"
 # \Z, not $: "$" also matches before a final newline, and "nginx\n" must not be a job name.
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+# The cron entry (or timer) of backup job <name> is backup-<name>; entry names have at most 64 characters, so a
+# job the role schedules has a name of at most 57.
+BACKUP_ENTRY_PREFIX = "backup-"
+MAX_SCHEDULED_JOB_NAME = 64 - len(BACKUP_ENTRY_PREFIX)
 HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}\Z")
 SSH_OPTION_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\s\x00]+\Z")
 REMOTE_SSH_RE = re.compile(
@@ -75,6 +79,36 @@ JOB_KEYS = (
 )
 RETENTION_KEYS = ("keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly")
 SETTINGS_KEYS = ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host", "cron_file")
+
+# The job options in Ansible's argument-spec form: smgr_backup's ``jobs`` suboptions and, on the controller,
+# the role's check of smgr_backups (the same type conversion before validate_job).
+RETENTION_SPEC = dict(
+    keep_days=dict(type="int"),
+    keep_min=dict(type="int"),
+    keep_daily=dict(type="int"),
+    keep_weekly=dict(type="int"),
+    keep_monthly=dict(type="int"),
+)
+JOB_SPEC = dict(
+    type=dict(type="str", choices=list(JOB_TYPES)),
+    paths=dict(type="list", elements="str"),
+    exclude=dict(type="list", elements="str"),
+    dest=dict(type="str"),
+    compression=dict(type="str", choices=list(COMPRESSIONS)),
+    verify=dict(type="bool"),
+    remote=dict(type="str"),
+    remote_port=dict(type="int"),
+    remote_ssh_key=dict(type="str", no_log=False),
+    remote_ssh_options=dict(type="list", elements="str"),
+    retention=dict(type="dict", options=RETENTION_SPEC),
+    pre_command=dict(type="str"),
+    post_command=dict(type="str"),
+    ping_url=dict(type="str"),
+    timeout=dict(type="int"),
+    mailcow_dir=dict(type="str"),
+    mailcow_components=dict(type="list", elements="str"),
+    mailcow_threads=dict(type="int"),
+)
 
 
 @dataclass(frozen=True)
@@ -288,6 +322,23 @@ def validate_job_name(value: Any) -> str:
             field="name",
         )
     return value
+
+
+def backup_entry_name(job: str) -> str:
+    """The name of the cron entry that runs backup job ``job``."""
+    return BACKUP_ENTRY_PREFIX + job
+
+
+def validate_scheduled_job_name(value: Any) -> str:
+    """A job name that also leaves room for its entry name ``backup-<name>``."""
+    name = validate_job_name(value)
+    if len(name) > MAX_SCHEDULED_JOB_NAME:
+        raise SmgrError(
+            f"{name!r} has {len(name)} characters; a scheduled backup job's name has at most "
+            f"{MAX_SCHEDULED_JOB_NAME}, so that its cron entry {backup_entry_name('<name>')} fits in 64",
+            field="name",
+        )
+    return name
 
 
 def _job_paths(raw: dict[str, Any], job: str, job_type: str) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 # Copyright (c) 2026, smgr.server_manager contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A guard around ansible-core's argument validation for options with sub-options.
+"""Options in Ansible's argument-spec form: lists written as one string, and a guard around ansible-core's
+argument validation for options with sub-options.
 
 ansible-core (2.19, and devel at the time of writing) looks up fallbacks in the value of an option with
 ``options`` before it checks that the value is a mapping, so ``jobs: [5]``, ``retention: 30`` or
@@ -54,3 +55,28 @@ def fail_on_validation_crash(
     if found:
         module.fail_json(msg=f"{', '.join(found)}: must be a mapping of options (or a list of them), not a scalar")
     module.fail_json(msg=f"the arguments could not be validated ({type(exc).__name__}: {exc}); check their types")
+
+
+def split_list(text: str) -> list[str]:
+    """A list written as one comma-separated string, its items without the spaces around them."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def split_string_lists(argument_spec: Mapping[str, Any], params: Any) -> Any:
+    """``params`` with every ``type: list`` option given as one string split by :func:`split_list`.
+
+    Ansible splits ``"a@x, b@y"`` at the commas but keeps the spaces (``["a@x", " b@y"]``); an inventory that
+    writes a list this way means the items without them. Sub-options are followed; nothing else changes.
+    """
+    if not isinstance(params, dict):
+        return params
+    result = dict(params)
+    for name, spec in argument_spec.items():
+        value = result.get(name)
+        if spec.get("type") == "list" and isinstance(value, str):
+            result[name] = split_list(value)
+        elif spec.get("options") and isinstance(value, dict):
+            result[name] = split_string_lists(spec["options"], value)
+        elif spec.get("options") and isinstance(value, list):
+            result[name] = [split_string_lists(spec["options"], item) for item in value]
+    return result

@@ -74,6 +74,23 @@ class NotifyConfig:
 
 KEYS = tuple(f.name for f in fields(NotifyConfig))
 
+# The settings as options in Ansible's argument-spec form: smgr_notify's options and, on the controller, the
+# role's check of smgr_notifications (the same type conversion before config_from_mapping).
+SETTINGS_SPEC: dict[str, dict[str, Any]] = dict(
+    enabled=dict(type="bool", default=False),
+    smtp_server=dict(type="str"),
+    smtp_port=dict(type="int"),
+    smtp_security=dict(type="str", choices=list(SECURITY_CHOICES), default=DEFAULT_SECURITY),
+    smtp_user=dict(type="str"),
+    smtp_password=dict(type="str", no_log=True),
+    from_email=dict(type="str"),
+    to_emails=dict(type="list", elements="str", default=[]),
+    notify_on_success=dict(type="bool", default=False),
+    notify_on_failure=dict(type="bool", default=True),
+    smtp_timeout=dict(type="int", default=DEFAULT_TIMEOUT),
+    ca_file=dict(type="path"),
+)
+
 
 # --- field validation ------------------------------------------------------------------------------------------
 
@@ -167,7 +184,9 @@ def _addresses(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, (list, tuple)):
         raise SmgrError(f"must be a list of e-mail addresses, got {_shown(value)}", field=key)
-    addresses = tuple(_address(item, key) for item in value)
+    # "a@x, b@y" written as one string reaches here split by Ansible as ["a@x", " b@y"]: the spaces around an
+    # item are the separator's, never part of an address.
+    addresses = tuple(_address(item.strip() if isinstance(item, str) else item, key) for item in value)
     seen: set[str] = set()
     for address in addresses:
         if address.lower() in seen:

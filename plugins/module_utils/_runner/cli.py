@@ -22,14 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import socket
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, TextIO
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import read_sidecar
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health import (
     DEFAULT_MAX_AGE_HOURS,
     DEFAULT_MIN_FREE,
@@ -40,16 +37,12 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     DEFAULT_CONFIG_DIR,
-    RUNNER_SETTINGS_FILE,
     BackupJob,
-    RunnerSettings,
     list_job_files,
     load_job,
-    load_settings,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.notify import MailNotifier
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.restore import contents, find_archive, restore
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import scan_archives
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import (
     EXIT_FAILED,
     EXIT_LOCKED,
@@ -66,12 +59,16 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run im
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import (
     RunLog,
     human_bytes,
-    iso,
     utc_now,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status import (
+    archive_host,
+    archives_of,
+    effective_settings,
+    job_status,
+    scheduled_entries,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import is_locked
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify import cli as _notify_cli
 
 CONFIG_ENV = "SMGR_CONFIG_DIR"
@@ -94,22 +91,6 @@ def resolve_config_dir(option: str | None, environ: dict[str, str], runner_path:
         if os.path.basename(bin_dir) == "bin":
             return os.path.join(os.path.dirname(bin_dir), "config")
     return DEFAULT_CONFIG_DIR
-
-
-def effective_settings(config_dir: str) -> RunnerSettings:
-    """``runner.yaml``; without one, state and logs sit beside the config directory (``<prefix>/state``, ``/logs``)."""
-    if os.path.exists(os.path.join(config_dir, RUNNER_SETTINGS_FILE)):
-        return load_settings(config_dir)
-    base = os.path.dirname(config_dir.rstrip("/"))
-    return RunnerSettings(state_dir=os.path.join(base, "state"), log_dir=os.path.join(base, "logs"))
-
-
-def archive_host(settings: RunnerSettings) -> str:
-    """The ``<host>`` of archive names: ``archive_host`` or the short host name, made safe for a file name."""
-    if settings.archive_host:
-        return settings.archive_host
-    short = socket.gethostname().split(".")[0]
-    return re.sub(r"[^A-Za-z0-9-]", "-", short).strip("-") or "localhost"
 
 
 class Runner:
@@ -233,8 +214,9 @@ class Runner:
         now = utc_now()
         data = []
         lines = []
+        entries = scheduled_entries(self.settings.cron_file)
         for job in self.jobs(args.jobs):
-            entry = job_status(job, self.settings, now)
+            entry = job_status(job, self.settings, now, entries)
             data.append(entry)
             last = entry["last_run"] or {}
             age = entry["last_success_age_hours"]
@@ -278,68 +260,6 @@ class Runner:
         lines = [f"{'OK' if ok else 'PROBLEM'}: {name}: {detail}" for name, ok, detail in checks]
         self.emit({"ok": not problems, "problems": [p.as_dict() for p in problems]}, lines)
         return EXIT_OK if not problems else EXIT_FAILED
-
-
-def archives_of(job: BackupJob, host: str) -> list[dict[str, Any]]:
-    items = []
-    for record in scan_archives(job.dest, host, job.name):
-        path = os.path.join(job.dest, record.name)
-        items.append(
-            {
-                "name": record.name,
-                "path": path,
-                "size": record.size,
-                "time": iso(record.time),
-                "compression": record.compression,
-                "sha256": read_sidecar(path),
-            }
-        )
-    return items
-
-
-def next_run(job: str, cron_file: str) -> str | None:
-    """The next start of ``smgr backup JOB`` in the managed cron file (None when not scheduled or unknown)."""
-    try:
-        from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import next_runs
-
-        with open(cron_file, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, ImportError):
-        return None
-    pattern = re.compile(rf"(^|[\s'\"])backup\s+{re.escape(job)}(?=[\s'\";|&>]|$)")
-    for line in lines:
-        text = line.strip()
-        if not text or text.startswith("#") or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", text):
-            continue
-        fields = text.split()
-        expression = fields[0] if fields[0].startswith("@") else " ".join(fields[:5])
-        command = " ".join(fields[2:] if fields[0].startswith("@") else fields[6:])
-        if "smgr" in command and pattern.search(command):
-            try:
-                runs = next_runs(expression, 1)
-            except SmgrError:
-                return None
-            return runs[0] if runs else None
-    return None
-
-
-def job_status(job: BackupJob, settings: RunnerSettings, now: datetime) -> dict[str, Any]:
-    state = load_state(settings.state_dir, job.name)
-    last_success = (state.get("last_success") or {}).get("finished")
-    age = None
-    if last_success:
-        when = datetime.strptime(last_success, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        age = round((now - when).total_seconds() / 3600, 2)
-    return {
-        "job": job.name,
-        "type": job.type,
-        "last_run": state.get("last_run"),
-        "last_success": last_success,
-        "last_success_age_hours": age,
-        "consecutive_failures": state.get("consecutive_failures", 0),
-        "next_run": next_run(job.name, settings.cron_file),
-        "running": is_locked(settings.lock_dir, job.name),
-    }
 
 
 # --------------------------------------------------------------------------- command line

@@ -57,6 +57,18 @@ COLLISION_WINDOW_DAYS = 7
 # limit even for a job that runs once every eight years (29 February on a Monday ...).
 MAX_NEXT_RUNS = 100
 
+# The options of one job in Ansible's argument-spec form: smgr_schedule's job options and, on the controller,
+# the role's check of its cron entries.
+JOB_OPTIONS = dict(
+    schedule=dict(type="str"),
+    command=dict(type="str"),
+    user=dict(type="str"),
+    log=dict(type="path"),
+    prevent_overlap=dict(type="bool", default=True),
+    disabled=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
+
 
 @dataclass(frozen=True)
 class JobRequest:

@@ -38,11 +38,29 @@ bad-hour|{"smgr_backups": {"web": {"type": "paths", "paths": ["/srv"], "schedule
 seconds-field|{"smgr_schedules": {"x": {"schedule": "0 0 2 * * *", "command": "true"}}}|job 'x': schedule
 unknown-preset|{"smgr_cleanup": {"enabled": true, "schedule": "daily_5am"}}|job 'cleanup': schedule
 relative-path|{"smgr_backups": {"web": {"type": "paths", "paths": ["srv/app"], "schedule": "daily_2am"}}}|paths[0]: must be an absolute path
-bad-job-name|{"smgr_backups": {"../x": {"type": "paths", "paths": ["/srv"], "schedule": "daily_2am"}}}|invalid job names
-reserved-name|{"smgr_schedules": {"cleanup": {"schedule": "hourly", "command": "true"}}}|names the role uses itself
+bad-job-name|{"smgr_backups": {"../x": {"type": "paths", "paths": ["/srv"], "schedule": "daily_2am"}}}|smgr_backups.../x: invalid job name
+long-job-name|{"smgr_backups": {"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj": {"type": "paths", "paths": ["/srv"]}}}|at most 57
+bad-recipient|{"smgr_notifications": {"enabled": true, "smtp_server": "smtp.example.com", "from_email": "a@example.com", "to_emails": "ops@example.com, not-an-address"}}|smgr_notifications: to_emails
+reserved-name|{"smgr_schedules": {"cleanup": {"schedule": "hourly", "command": "true"}}}|a name the role uses itself
 cron-file-dot|{"smgr_cron_file": "/etc/cron.d/smgr.conf"}|smgr_cron_file
 wrong-type|{"smgr_backups": ["nginx"]}|smgr_backups
 CASES
+
+# A list written as one comma-separated string is accepted without the spaces after the commas.
+prefix="$work/comma-list"
+mkdir -p "$prefix"
+if ansible-playbook -i localhost, -c local smgr.server_manager.site \
+    -e "ansible_python_interpreter=$python" -e "smgr_install_packages=false" -e "{\"smgr_prefix\": \"$prefix\"}" \
+    -e '{"smgr_notifications": {"enabled": true, "smtp_server": "smtp.example.com", "from_email": "a@example.com",
+         "to_emails": "ops@example.com, dev@example.com"}}' >"$work/comma-list.out" 2>&1 &&
+    grep -qx -- '  - ops@example.com' "$prefix/opt/server-manager/config/notifications.yaml" 2>/dev/null &&
+    grep -qx -- '  - dev@example.com' "$prefix/opt/server-manager/config/notifications.yaml"; then
+    echo "ok   comma-list"
+else
+    echo "FAIL comma-list: to_emails as 'a, b' was not written as two addresses" >&2
+    grep -E 'fatal|ERROR|msg' "$work/comma-list.out" | head -5 >&2
+    failures=$((failures + 1))
+fi
 
 [ "$failures" -eq 0 ] || { echo "role_validation: $failures case(s) failed" >&2; exit 1; }
 echo "role_validation integration: ok"

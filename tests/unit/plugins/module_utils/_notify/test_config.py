@@ -464,3 +464,16 @@ def test_a_binary_file_is_replaced_and_not_shown():
     assert plan.diff[0]["before"] == "# (content not shown: not UTF-8 text)\n"
     assert plan.warnings == ("replacing an invalid file: /c/n.yaml: not UTF-8 text",)
     assert nc.plan_absent("/c/n.yaml", state).diff[0]["before"] == "# (content not shown: not UTF-8 text)\n"
+
+
+def test_recipients_lose_the_spaces_ansible_leaves_after_commas():
+    """``to_emails: "ops@example.com, dev@example.com"`` reaches the module as ["ops@…", " dev@…"]."""
+    config = nc.config_from_mapping(
+        {
+            "enabled": True,
+            "smtp_server": "smtp.example.com",
+            "from_email": "smgr@example.com",
+            "to_emails": ["ops@example.com", " dev@example.com "],
+        }
+    )
+    assert config.to_emails == ("ops@example.com", "dev@example.com")

@@ -24,7 +24,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build 
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.cli import (
     effective_settings,
-    next_run,
     resolve_config_dir,
 )
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
@@ -160,23 +159,6 @@ def test_list_and_status(prefix, data):
     assert by_job["app"]["running"] is False
     text = prefix.run("status", "app", check=0).stdout
     assert text.startswith("app: last run ok")
-
-
-def test_status_shows_the_next_run_from_the_cron_file(tmp_path):
-    cron = tmp_path / "cron_d_smgr"
-    cron.write_text(
-        "SHELL=/bin/sh\n"
-        "0 3 * * * root /opt/server-manager/bin/smgr backup app-data\n"
-        "# smgr: backup-app\n"
-        "30 2 * * * root mkdir -p -m 0700 '/run/lock/smgr' && flock -n '/run/lock/smgr/backup-app.lock' "
-        "-c '/opt/server-manager/bin/smgr backup app'\n"
-        "@hourly root /opt/server-manager/bin/smgr backup web >> /var/log/x.log 2>&1\n"
-    )
-    assert "T02:30:00" in next_run("app", str(cron))
-    assert "T03:00:00" in next_run("app-data", str(cron))
-    assert next_run("web", str(cron)).split("T")[1][2:8] == ":00:00"
-    assert next_run("other", str(cron)) is None
-    assert next_run("app", str(tmp_path / "missing")) is None
 
 
 # --------------------------------------------------------------------------- cleanup

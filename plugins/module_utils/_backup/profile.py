@@ -1,0 +1,344 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The server profile: the smgr role's inventory variables turned into the arguments of its three module calls.
+
+:func:`build_profile` is the one place that assembles every cron entry of a host (one per backup job, the
+cleanup, the health check, the extra jobs), their names and the runner command lines they run, the backup
+jobs as smgr_backup takes them and the notification settings as smgr_notify takes them. It checks all of it
+with the rules the modules apply on the host (job validation, schedule expansion, the cron file rendering,
+the notification settings), so a bad inventory fails on the controller before any host is touched, with
+every problem named at once. The role calls it through the ``server_profile`` filter; the runner uses the
+entry names to find a job's cron entry.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
+    BACKUP_ENTRY_PREFIX,
+    JOB_SPEC,
+    backup_entry_name,
+    validate_job,
+    validate_scheduled_job_name,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import (
+    scalar_sub_options,
+    split_string_lists,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import (
+    SETTINGS_SPEC,
+    config_from_mapping,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import (
+    render_cron_file,
+    validate_cron_file,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import (
+    JOB_OPTIONS,
+    JobRequest,
+    Target,
+    desired_jobs,
+)
+
+CLEANUP_ENTRY = "cleanup"
+HEALTH_ENTRY = "health"
+# A backup job's keys that belong to its cron entry, not to its job definition.
+CRON_KEYS = ("schedule", "disabled")
+
+# The defaults of smgr_cleanup and smgr_health, merged under what the inventory gives (a partial dict keeps
+# the rest); roles/smgr/defaults/main.yml and meta/argument_specs.yml state the same values (a unit test
+# holds the three together).
+CLEANUP_DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "schedule": "H 3 * * 0",
+    "retention": {"keep_days": 30, "keep_min": 3},
+}
+HEALTH_DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "schedule": "H 7 * * *",
+    "max_age_hours": 26,
+    "min_free": "10%",
+    "cron_check": True,
+    "notify": True,
+}
+
+# The role's path variables: each must be absolute.
+PATH_VARIABLES = (
+    "smgr_install_dir",
+    "smgr_runner_path",
+    "smgr_config_dir",
+    "smgr_log_dir",
+    "smgr_state_dir",
+    "smgr_lock_dir",
+    "smgr_backup_root",
+    "smgr_cron_file",
+    "smgr_logrotate_file",
+)
+
+# The options of an extra job of smgr_schedules: smgr_schedule's job options, schedule and command required.
+SCHEDULE_JOB_SPEC: dict[str, dict[str, Any]] = {
+    **{key: spec for key, spec in JOB_OPTIONS.items() if key != "state"},
+    "schedule": dict(type="str", required=True),
+    "command": dict(type="str", required=True),
+    "user": dict(type="str", default="root"),
+}
+# A backup job of smgr_backups: smgr_backup's job options (type required, here or in smgr_backup_defaults)
+# and the keys of its cron entry.
+BACKUP_JOB_SPEC: dict[str, dict[str, Any]] = {
+    **JOB_SPEC,
+    "schedule": dict(type="str"),
+    "disabled": dict(type="bool", default=False),
+}
+NOTIFICATIONS_SPEC: dict[str, dict[str, Any]] = {**SETTINGS_SPEC, "hostname": dict(type="str")}
+
+# Checks a value against an option spec the way Ansible's module argument validation does: returns the
+# value with types converted and defaults filled in, and the error messages (empty when valid).
+OptionsChecker = Callable[[Mapping[str, Any], Any], "tuple[dict[str, Any], list[str]]"]
+
+
+class ProfileError(SmgrError):
+    """Every problem of a profile, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"the server profile has {count}:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The arguments of the role's module calls."""
+
+    backup_jobs: list[dict[str, Any]]  # smgr_backup's jobs
+    cron_jobs: list[dict[str, Any]]  # smgr_schedule's jobs
+    notifications: dict[str, Any]  # smgr_notify's settings options (only those the inventory sets)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"backup_jobs": self.backup_jobs, "cron_jobs": self.cron_jobs, "notifications": self.notifications}
+
+
+def runner_command(runner_path: str, config_dir: str) -> str:
+    """The runner as cron runs it; ``--config-dir`` only when the configuration is not beside the runner."""
+    command = shlex.quote(runner_path)
+    if config_dir != os.path.dirname(os.path.dirname(runner_path)) + "/config":
+        command += " --config-dir " + shlex.quote(config_dir)
+    return command
+
+
+def health_command(runner: str, health: Mapping[str, Any]) -> str:
+    command = f"{runner} health --max-age {health['max_age_hours']} --min-free {shlex.quote(str(health['min_free']))}"
+    if not health["cron_check"]:
+        command += " --no-cron-check"
+    if not health["notify"]:
+        command += " --no-notify"
+    return command
+
+
+def _mapping(value: Any, variable: str, problems: list[str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append(f"{variable}: must be a mapping, got {type(value).__name__}")
+        return {}
+    return dict(value)
+
+
+def _merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``, nested mappings merged key by key (Ansible's ``combine(recursive=true)``)."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = _merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _checked(
+    check: OptionsChecker, spec: Mapping[str, Any], value: Any, where: str, problems: list[str]
+) -> dict[str, Any] | None:
+    """``value`` converted by ``spec`` (lists written as strings split first), or None with its problems noted."""
+    value = split_string_lists(spec, value)
+    try:
+        checked, errors = check(spec, value)
+    except (TypeError, ValueError, OverflowError):  # ansible-core's validation crashes on a scalar for sub-options
+        scalars = scalar_sub_options(spec, value)
+        errors = [f"{name}: must be a mapping of options, not a scalar" for name in scalars] or [
+            "the values could not be validated; check their types"
+        ]
+    problems.extend(f"{where}: {error}" for error in errors)
+    return None if errors else checked
+
+
+def _set_only(checked: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The converted values of the keys the inventory gave, sub-options too (defaults stay the module's)."""
+    result = {}
+    for key in given:
+        value = checked.get(key)
+        if isinstance(value, Mapping) and isinstance(given[key], Mapping):
+            value = _set_only(value, given[key])
+        if value is not None:
+            result[key] = value
+    return result
+
+
+def _backup_jobs(variables: Mapping[str, Any], check: OptionsChecker, problems: list[str]) -> list[dict[str, Any]]:
+    """The backup jobs, sorted by name, with smgr_backup_defaults and the default retention merged in."""
+    backups = _mapping(variables.get("smgr_backups"), "smgr_backups", problems)
+    defaults = _mapping(variables.get("smgr_backup_defaults"), "smgr_backup_defaults", problems)
+    optional = {key: {**spec, "required": False} for key, spec in BACKUP_JOB_SPEC.items()}
+    checked_defaults = _checked(check, optional, defaults, "smgr_backup_defaults", problems)
+    cleanup = _merged(CLEANUP_DEFAULTS, _mapping(variables.get("smgr_cleanup"), "smgr_cleanup", problems))
+    retention_default = cleanup.get("retention") or {}
+    jobs = []
+    for name in sorted(backups, key=str):
+        where = f"smgr_backups.{name}"
+        try:
+            validate_scheduled_job_name(name)
+        except SmgrError as exc:
+            problems.append(f"{where}: invalid job name: {exc.reason}")
+            continue
+        given = _merged(defaults, _mapping(backups[name], where, problems))
+        checked = _checked(check, optional, given, where, problems)
+        if checked is None or checked_defaults is None:
+            continue
+        job = _set_only(checked, given)
+        job["retention"] = _merged(retention_default, job.get("retention") or {})
+        job["name"] = name
+        if not job.get("schedule"):
+            problems.append(f"{where}: schedule: no schedule (set one in the job or in smgr_backup_defaults)")
+        jobs.append(job)
+    return jobs
+
+
+def _schedule_jobs(variables: Mapping[str, Any], check: OptionsChecker, problems: list[str]) -> list[dict[str, Any]]:
+    schedules = _mapping(variables.get("smgr_schedules"), "smgr_schedules", problems)
+    log_dir = variables["smgr_log_dir"]
+    entries = []
+    for name in sorted(schedules, key=str):
+        where = f"smgr_schedules.{name}"
+        if str(name) in (CLEANUP_ENTRY, HEALTH_ENTRY) or str(name).startswith(BACKUP_ENTRY_PREFIX):
+            problems.append(f"{where}: a name the role uses itself (cleanup, health, backup-*)")
+            continue
+        checked = _checked(check, SCHEDULE_JOB_SPEC, _mapping(schedules[name], where, problems), where, problems)
+        if checked is None:
+            continue
+        entries.append(
+            {
+                "name": name,
+                "schedule": checked["schedule"],
+                "command": checked["command"],
+                "user": checked["user"],
+                "log": checked["log"] or f"{log_dir}/{name}-cron.log",
+                "prevent_overlap": checked["prevent_overlap"],
+                "disabled": checked["disabled"],
+            }
+        )
+    return entries
+
+
+def _cron_jobs(
+    variables: Mapping[str, Any], backup_jobs: list[dict[str, Any]], schedules: list[dict[str, Any]], problems
+) -> list[dict[str, Any]]:
+    runner = runner_command(variables["smgr_runner_path"], variables["smgr_config_dir"])
+    log_dir = variables["smgr_log_dir"]
+    entries = [
+        {
+            "name": backup_entry_name(job["name"]),
+            "schedule": job.get("schedule"),
+            "command": f"{runner} backup {job['name']}",
+            "log": f"{log_dir}/{backup_entry_name(job['name'])}-cron.log",
+            "disabled": bool(job.get("disabled")),
+        }
+        for job in backup_jobs
+    ]
+    cleanup = _merged(CLEANUP_DEFAULTS, _mapping(variables.get("smgr_cleanup"), "smgr_cleanup", []))
+    if cleanup["enabled"]:
+        entries.append(
+            {
+                "name": CLEANUP_ENTRY,
+                "schedule": cleanup["schedule"],
+                "command": f"{runner} cleanup",
+                "log": f"{log_dir}/{CLEANUP_ENTRY}-cron.log",
+            }
+        )
+    health = _merged(HEALTH_DEFAULTS, _mapping(variables.get("smgr_health"), "smgr_health", problems))
+    if health["enabled"]:
+        entries.append(
+            {
+                "name": HEALTH_ENTRY,
+                "schedule": health["schedule"],
+                "command": health_command(runner, health),
+                "log": f"{log_dir}/{HEALTH_ENTRY}-cron.log",
+            }
+        )
+    return entries + schedules
+
+
+def _check_cron_jobs(variables: Mapping[str, Any], entries: list[dict[str, Any]], problems: list[str]) -> None:
+    """The entries as smgr_schedule renders them into the cron file, one problem per entry."""
+    target = Target(cron_file=variables["smgr_cron_file"])
+    seed = str(variables.get("smgr_schedule_seed") or "")
+    env = variables.get("smgr_cron_env")
+    for entry in entries:
+        request = JobRequest(**{key: entry[key] for key in entry if key in JobRequest.__dataclass_fields__})
+        if request.schedule is None:
+            continue  # a backup job without a schedule is reported with its job
+        try:
+            present, _absent = desired_jobs([request], target, seed)
+            render_cron_file(present, env, lock_dir=variables["smgr_lock_dir"])
+        except SmgrError as exc:
+            problems.append(str(exc))
+
+
+def _check_paths(variables: Mapping[str, Any], problems: list[str]) -> None:
+    relative = [name for name in PATH_VARIABLES if not str(variables.get(name) or "").startswith("/")]
+    if relative:
+        problems.append(f"not an absolute path: {', '.join(relative)}")
+    try:
+        validate_cron_file(variables.get("smgr_cron_file"))
+    except SmgrError as exc:
+        problems.append(f"smgr_cron_file: {exc.reason}")
+
+
+def _notifications(variables: Mapping[str, Any], check: OptionsChecker, problems: list[str]) -> dict[str, Any]:
+    given = _mapping(variables.get("smgr_notifications"), "smgr_notifications", problems)
+    checked = _checked(check, NOTIFICATIONS_SPEC, given, "smgr_notifications", problems)
+    if checked is None:
+        return {}
+    try:
+        config_from_mapping({key: checked[key] for key in SETTINGS_SPEC})
+    except SmgrError as exc:
+        problems.append(f"smgr_notifications: {exc}")
+    return _set_only(checked, given)
+
+
+def build_profile(variables: Mapping[str, Any], check: OptionsChecker) -> Profile:
+    """The module arguments of the profile in ``variables`` (the role's ``smgr_*`` variables by name).
+
+    ``check`` converts and checks a mapping against an option spec as Ansible's module argument validation
+    does (the filter passes Ansible's own validator). Raises ProfileError with every problem found.
+    """
+    problems: list[str] = []
+    _check_paths(variables, problems)
+    backup_jobs = _backup_jobs(variables, check, problems)
+    module_jobs = [{key: value for key, value in job.items() if key not in CRON_KEYS} for job in backup_jobs]
+    for job in module_jobs:
+        try:
+            validate_job(job, variables["smgr_backup_root"])
+        except SmgrError as exc:
+            problems.append(str(exc))
+    schedules = _schedule_jobs(variables, check, problems)
+    cron_jobs = _cron_jobs(variables, backup_jobs, schedules, problems)
+    _check_cron_jobs(variables, cron_jobs, problems)
+    notifications = _notifications(variables, check, problems)
+    if problems:
+        raise ProfileError(problems)
+    return Profile(module_jobs, cron_jobs, notifications)
