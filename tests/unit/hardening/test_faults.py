@@ -183,17 +183,6 @@ def test_source_vanishing_after_the_check(tmp_path, smtp_server):
     record_figures("fault source vanishing", exit_code=code)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    mountpoint = tmp_path / "small-disk"
-    mountpoint.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mountpoint)], check=True)
-    try:
-        yield mountpoint
-    finally:
-        subprocess.run(["umount", str(mountpoint)], check=True)
-
-
 def test_disk_full_keeps_older_archives(tmp_path, smtp_server, small_disk):
     server = smtp_server("plain")
     host = Host(tmp_path, smtp_port=server.port)

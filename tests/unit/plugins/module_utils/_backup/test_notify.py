@@ -1,17 +1,12 @@
 # Copyright (c) 2026, smgr.server_manager contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Runner notifications through a real SMTP server on 127.0.0.1, and disk full on a real small tmpfs."""
+"""Runner notifications through a real SMTP server on 127.0.0.1 (disk full: tests/unit/hardening/test_faults.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import sha256_file
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, render_config
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import SmtpServer
@@ -91,40 +86,3 @@ def test_unreachable_smtp_server_does_not_fail_the_backup(tmp_path):
     completed = prefix.run("backup", "app", check=1)
     assert "notification not sent" in completed.stderr
     assert str(port) in completed.stderr or "refused" in completed.stderr.lower()
-
-
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
-
-
-def test_disk_full_fails_cleanly_keeps_older_and_notifies(tmp_path, smtp, small_tmpfs):
-    prefix = Prefix(tmp_path / "host")
-    configure_mail(prefix, smtp)
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "small.txt").write_text("small\n")
-    dest = small_tmpfs / "app"
-    prefix.add_job(name="app", type="paths", paths=[str(data)], dest=str(dest))
-    older = prefix.run_json("backup", "app", check=0)["archive"]
-    older_sum = sha256_file(older)
-    (data / "random.bin").write_bytes(os.urandom(3 * 1024 * 1024))  # incompressible, larger than the tmpfs
-
-    completed = prefix.run("--json", "backup", "app", check=1)
-    result = json.loads(completed.stdout)
-    assert result["status"] == "failed"
-    assert "no space left on the device" in result["error"]
-    assert sorted(p.name for p in dest.iterdir()) == sorted(
-        [os.path.basename(older), os.path.basename(older) + ".sha256"]
-    )
-    assert sha256_file(older) == older_sum
-    ((subject, text),) = bodies(smtp)
-    assert subject.startswith("[FAILED] Backup: app") and "no space left" in text
-    state = prefix.state("app")
-    assert state["last_run"]["status"] == "failed" and state["last_success"]["archive"] == older
