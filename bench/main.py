@@ -1,7 +1,7 @@
 # Copyright (c) 2026, smgr.server_manager contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The bench: every row of issue 6 in one run on this machine; prints one markdown table on stdout.
+"""The bench: every row in one run on this machine; prints one markdown table on stdout.
 
     bench/run                  # full sizes (under 15 minutes on 2 cores)
     BENCH_QUICK=1 bench/run    # smoke mode: tiny inputs, every row, verdicts meaningless

@@ -19,7 +19,7 @@ author:
   - Server Manager maintainers (@smgr)
 extends_documentation_fragment:
   - smgr.server_manager.attributes
-  - smgr.server_manager.attributes.INFO_MODULE
+  - smgr.server_manager.attributes.info_module
   - smgr.server_manager.schedule_target
 requirements:
   - croniter (any version from 1.3 on)

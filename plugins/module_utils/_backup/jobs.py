@@ -113,7 +113,7 @@ JOB_SPEC = dict(
 
 @dataclass(frozen=True)
 class Retention:
-    """How many archives a job keeps (DESIGN.md section 4).
+    """How many archives a job keeps (docs/runner.md, retention).
 
     Kept: the newest ``keep_min`` always; every archive younger than ``keep_days``
     (0 = no age rule); the newest archive of each of the last ``keep_daily`` days,
@@ -581,7 +581,7 @@ def validate_settings(raw: Any, source: str = RUNNER_SETTINGS_FILE) -> RunnerSet
 
 
 def load_settings(config_dir: str) -> RunnerSettings:
-    """``config/runner.yaml`` if present; otherwise the DESIGN.md defaults."""
+    """``config/runner.yaml`` if present; otherwise the default host layout."""
     path = os.path.join(config_dir, RUNNER_SETTINGS_FILE)
     try:
         with open(path, "rb") as handle:

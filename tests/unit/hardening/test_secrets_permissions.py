@@ -10,7 +10,7 @@ for the same reason.
 
 Secrets: neither password is in any output, the Ansible log, a diff, a state file, a log, a backup of a previous
 file, or any file of the tree except notifications.yaml (0600, root, once).
-Permissions: every path of DESIGN.md section 2 has its mode and owner; nothing the collection created is group-
+Permissions: every path of the host layout (docs/architecture.md) has its mode and owner; nothing the collection created is group-
 or world-writable; locks are under run/lock (never /tmp) in 0700 directories, and the runner refuses a lock
 directory that others can write.
 """
@@ -197,7 +197,7 @@ def test_the_password_is_only_in_notifications_yaml(converged):
 
 # --------------------------------------------------------------------------- permissions
 
-# DESIGN.md section 2: path, mode (all owned by root).
+# The host layout (docs/architecture.md): path, mode (all owned by root).
 LAYOUT = [
     ("opt/server-manager/bin/smgr", 0o755),
     ("opt/server-manager/config/notifications.yaml", 0o600),
