@@ -10,9 +10,9 @@ for the same reason.
 
 Secrets: neither password is in any output, the Ansible log, a diff, a state file, a log, a backup of a previous
 file, or any file of the tree except notifications.yaml (0600, root, once).
-Permissions: every path of the host layout (docs/architecture.md) has its mode and owner; nothing the collection created is group-
-or world-writable; locks are under run/lock (never /tmp) in 0700 directories, and the runner refuses a lock
-directory that others can write.
+Permissions: every path of the host layout (docs/architecture.md) has its mode and owner; nothing the collection
+created is group- or world-writable; locks are under run/lock (never /tmp) in 0700 directories, and the runner
+refuses a lock directory that others can write.
 """
 
 from __future__ import annotations

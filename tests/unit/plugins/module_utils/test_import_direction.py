@@ -35,10 +35,14 @@ def imported_names(path: Path) -> set[str]:
 
 def test_every_module_utils_file_lives_in_a_concern():
     assert sorted(path.name for path in MODULE_UTILS.iterdir() if path.suffix == ".py") == []
-    assert {path.name for path in MODULE_UTILS.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(ALLOWED)
+    assert {path.name for path in MODULE_UTILS.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(
+        ALLOWED
+    )
 
 
-@pytest.mark.parametrize("path", sorted(MODULE_UTILS.rglob("*.py")), ids=lambda path: str(path.relative_to(MODULE_UTILS)))
+@pytest.mark.parametrize(
+    "path", sorted(MODULE_UTILS.rglob("*.py")), ids=lambda path: str(path.relative_to(MODULE_UTILS))
+)
 def test_imports_go_one_way(path):
     concern = path.relative_to(MODULE_UTILS).parts[0]
     for name in imported_names(path):
