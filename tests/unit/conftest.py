@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.smgr.server_manager.tests.support.module_harness import capture_module_exits
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import SmtpServer
 
 
@@ -48,3 +49,9 @@ def small_disk(tmp_path):
         yield mountpoint
     finally:
         subprocess.run(["umount", str(mountpoint)], check=True)
+
+
+@pytest.fixture
+def module_exits(monkeypatch):
+    """AnsibleModule's exit_json/fail_json raise with the result (tests/support/module_harness.py)."""
+    capture_module_exits(monkeypatch)

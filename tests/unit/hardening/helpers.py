@@ -22,10 +22,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ansible.module_utils import basic
-from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.smgr.server_manager.tests.support import cron_model
 
 REPO = Path(__file__).resolve().parents[3]
@@ -113,42 +109,7 @@ def hostile(canary: str) -> list[str]:
 # --------------------------------------------------------------------------- running modules in-process
 
 
-class ExitJson(Exception):
-    """exit_json was called; args[0] is the result."""
-
-
-class FailJson(Exception):
-    """fail_json was called; args[0] is the result with ``msg``."""
-
-
-def patch_exits(monkeypatch) -> None:
-    """exit_json/fail_json raise with the result as the module built it (before Ansible masks no_log values)."""
-
-    def exit_json(self, **result):
-        raise ExitJson(result)
-
-    def fail_json(self, msg, **result):
-        raise FailJson(dict(msg=msg, **result))
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
-
-
-def call(module, args: dict, check: bool = False, diff: bool = True) -> dict:
-    """Run ``module.main()`` with ``args``; return the result with ``failed`` set. Any other exception propagates:
-    a traceback is a test failure."""
-    ansible_warnings._global_warnings = {}
-    ansible_warnings._global_deprecations = {}
-    try:
-        with patch_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)):
-            module.main()
-    except ExitJson as done:
-        return dict(done.args[0], failed=False)
-    except FailJson as failed:
-        return dict(failed.args[0], failed=True)
-    raise AssertionError(f"{module.__name__}.main() returned without exit_json or fail_json")
+# run_module of tests/support/module_harness.py runs them; the module_exits fixture patches AnsibleModule.
 
 
 # --------------------------------------------------------------------------- trees

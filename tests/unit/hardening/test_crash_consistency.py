@@ -45,21 +45,15 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_notify, smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
-    call,
     fast_runner,
-    patch_exits,
     record_figures,
     wait_until,
 )
 
 KILLS = 200
 TEMP_RE = re.compile(r"\..+\.tmp")
-
-
-@pytest.fixture(autouse=True)
-def _exits(monkeypatch):
-    patch_exits(monkeypatch)
 
 
 def mean_duration(write: Callable[[], None], samples: int = 6) -> float:
@@ -118,17 +112,17 @@ class Toggle:
         self.module = module
         self.versions = (first, second)
         self.current = current
-        result = call(module, second)
+        result = run_module(module, second)
         assert not result["failed"], result
         self.seen = [current()]
-        result = call(module, first)
+        result = run_module(module, first)
         assert not result["failed"], result
         self.seen.insert(0, current())
         assert self.seen[0] != self.seen[1]
 
     def write(self) -> None:
         index = 1 if self.current() == self.seen[0] else 0
-        result = call(self.module, self.versions[index])
+        result = run_module(self.module, self.versions[index])
         if result["failed"]:
             raise AssertionError(result["msg"])
 

@@ -25,15 +25,11 @@ import pytest
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import read_sidecar, verify_archive
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import unused_port
-from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import call, patch_exits, record_figures
+from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import record_figures
 
 RUN_BOUND = 120  # seconds: far above every timeout configured here; reaching it means a hang
-
-
-@pytest.fixture(autouse=True)
-def _exits(monkeypatch):
-    patch_exits(monkeypatch)
 
 
 class Host:
@@ -45,7 +41,7 @@ class Host:
         self.data = root / "data"
         (self.data / "sub").mkdir(parents=True)
         (self.data / "sub" / "file.txt").write_text("content\n")
-        result = call(
+        result = run_module(
             smgr_notify,
             dict(
                 path=str(self.prefix.config / "notifications.yaml"),

@@ -42,15 +42,14 @@ from ansible_collections.smgr.server_manager.plugins.modules import (
     smgr_schedule,
     smgr_schedule_info,
 )
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import unused_port
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
     CANARY,
     HOSTILE,
     Confinement,
-    call,
     fast_runner,
     loopback_only,
-    patch_exits,
     record_figures,
     snapshot,
     tree_difference,
@@ -202,7 +201,7 @@ class Fuzz:
         args = self.args(generated)
         before = snapshot(self.root)
         with self.confinement.active():
-            result = call(module, args, check=check)
+            result = run_module(module, args, check=check)
         after = snapshot(self.root)
         self.cases += 1
         if result["failed"]:
@@ -238,8 +237,7 @@ class Fuzz:
 
 
 @pytest.fixture(autouse=True)
-def _module_exits(monkeypatch):
-    patch_exits(monkeypatch)
+def _loopback_only(monkeypatch):
     loopback_only(monkeypatch)
 
 
@@ -376,7 +374,7 @@ def schedule_baseline(root: Path) -> None:
             dict(name="health", schedule="H/15 * * * *", command="smgr health", disabled=True),
         ],
     )
-    assert not call(smgr_schedule, args)["failed"]
+    assert not run_module(smgr_schedule, args)["failed"]
     (root / "cron_d_other").write_text("# somebody else's\n17 1 * * * root /usr/local/bin/rotate\n")
 
 
@@ -524,7 +522,7 @@ def notify_baseline(root: Path) -> None:
         from_email="smgr@example.com",
         to_emails=["ops@example.com"],
     )
-    assert not call(smgr_notify, args)["failed"]
+    assert not run_module(smgr_notify, args)["failed"]
 
 
 def _reachable_port_only(generated: dict) -> dict:
@@ -677,7 +675,7 @@ def backup_baseline(root: Path) -> None:
             dict(name="nginx", type="nginx", compression="gzip"),
         ],
     )
-    assert not call(smgr_backup, args)["failed"]
+    assert not run_module(smgr_backup, args)["failed"]
     dest = root / "backups" / "site"
     dest.mkdir(parents=True)
     archive = dest / "web1-site-20260101T020000Z.tar.zst"

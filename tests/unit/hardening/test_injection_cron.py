@@ -29,23 +29,17 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron
 )
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support import cron_model
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
-    call,
     cron_entries,
     cron_hands_to_shell,
     hostile,
-    patch_exits,
     record_figures,
 )
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 BASELINE_JOB = dict(name="keep", schedule="daily_2am", command="echo kept")
-
-
-@pytest.fixture(autouse=True)
-def _exits(monkeypatch):
-    patch_exits(monkeypatch)
 
 
 class Scene:
@@ -66,7 +60,7 @@ class Scene:
             lock_dir=str(root / "lock"),
             hash_seed="web1",
         )
-        assert not call(smgr_schedule, dict(self.base, jobs=[BASELINE_JOB]))["failed"]
+        assert not run_module(smgr_schedule, dict(self.base, jobs=[BASELINE_JOB]))["failed"]
         self.baseline = self.cron_file.read_bytes()
 
     def reset(self) -> None:
@@ -77,7 +71,7 @@ class Scene:
 
     def apply(self, **job) -> dict:
         self.reset()
-        return call(
+        return run_module(
             smgr_schedule, dict(self.base, jobs=[BASELINE_JOB, dict(dict(name="inj", schedule="* * * * *"), **job)])
         )
 
@@ -154,7 +148,7 @@ def test_paths_in_a_cron_line_never_run(tmp_path, field):
             result = scene.apply(command="echo ran", log=path)
         else:
             scene.reset()
-            result = call(
+            result = run_module(
                 smgr_schedule,
                 dict(
                     scene.base,
@@ -197,7 +191,7 @@ def test_other_fields_never_add_a_line(tmp_path, field):
             args["env"] = {"SHELL": "/bin/bash", "MAILTO": text}
         else:
             args["env"] = {text: "x"}
-        result = call(smgr_schedule, dict(args, jobs=[BASELINE_JOB, job]))
+        result = run_module(smgr_schedule, dict(args, jobs=[BASELINE_JOB, job]))
         reported_field = {"env_value": "env", "env_name": "env"}.get(field, field)
         if result["failed"]:
             if reported_field not in result["msg"] or scene.cron_file.read_bytes() != scene.baseline:
@@ -243,7 +237,7 @@ def test_crontab_block_keeps_foreign_lines_and_adds_no_line(tmp_path, throwaway_
     problems: list[str] = []
     accepted = 0
     for text in hostile(str(tmp_path / "canary")):
-        result = call(
+        result = run_module(
             smgr_schedule, dict(base, jobs=[dict(name="inj", schedule="@daily", command=text)], exclusive=True)
         )
         listed = subprocess.run(

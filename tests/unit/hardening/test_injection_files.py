@@ -32,12 +32,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import KEYS, load_config
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_notify, smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
     Confinement,
-    call,
     fast_runner,
     hostile,
-    patch_exits,
     record_figures,
     snapshot,
     tree_difference,
@@ -45,11 +44,6 @@ from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import
 
 JOB_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 SCHEDULE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-
-@pytest.fixture(autouse=True)
-def _exits(monkeypatch):
-    patch_exits(monkeypatch)
 
 
 def corpus(tmp_path: Path) -> list[str]:
@@ -74,17 +68,17 @@ NOTIFY_FIELDS = ("smtp_user", "smtp_password", "smtp_server", "from_email", "to_
 def test_notifications_yaml_reads_back_exactly(tmp_path, field):
     path = tmp_path / "notifications.yaml"
     base = dict(NOTIFY_BASE, path=str(path))
-    assert not call(smgr_notify, base)["failed"]
+    assert not run_module(smgr_notify, base)["failed"]
     problems: list[str] = []
     accepted = 0
     for text in corpus(tmp_path):
         value: object = [text] if field == "to_emails" else text
         if field == "ca_file":
             value = str(tmp_path / text.replace("/", "|"))
-        assert not call(smgr_notify, base)["failed"]
+        assert not run_module(smgr_notify, base)["failed"]
         before = snapshot(tmp_path)
         with Confinement(tmp_path).active() as guard:
-            result = call(smgr_notify, dict(base, **{field: value}))
+            result = run_module(smgr_notify, dict(base, **{field: value}))
         assert guard.violations == []
         if result["failed"]:
             if field not in result["msg"] or tree_difference(before, snapshot(tmp_path)):
@@ -136,7 +130,7 @@ def test_job_files_read_back_exactly(tmp_path, field, monkeypatch):
     job = dict(name="site", type="paths", paths=["/srv/www"])
     if field in ("remote_ssh_key",):
         job["remote"] = "backup@127.0.0.1:/srv/b"
-    assert not call(smgr_backup, dict(base, jobs=[job]))["failed"]
+    assert not run_module(smgr_backup, dict(base, jobs=[job]))["failed"]
     problems: list[str] = []
     accepted = 0
     for text in corpus(tmp_path):
@@ -146,10 +140,10 @@ def test_job_files_read_back_exactly(tmp_path, field, monkeypatch):
             args[field] = text if field == "archive_host" else f"/srv/{text}"
         else:
             wanted_job[field] = job_value(field, text, tmp_path)
-        assert not call(smgr_backup, dict(base, jobs=[job]))["failed"]
+        assert not run_module(smgr_backup, dict(base, jobs=[job]))["failed"]
         before = snapshot(tmp_path)
         with Confinement(tmp_path).active() as guard:
-            result = call(smgr_backup, dict(args, jobs=[wanted_job], exclusive=True))
+            result = run_module(smgr_backup, dict(args, jobs=[wanted_job], exclusive=True))
         assert guard.violations == []
         after = snapshot(tmp_path)
         if result["failed"]:
@@ -195,9 +189,9 @@ def test_job_names_never_become_paths_elsewhere(tmp_path, monkeypatch):
         before = snapshot(tmp_path)
         with Confinement(tmp_path).active() as guard:
             results = {
-                "backup": call(smgr_backup, dict(base, jobs=[dict(name=name, type="paths", paths=["/srv/www"])])),
-                "backup absent": call(smgr_backup, dict(base, jobs=[dict(name=name, state="absent")])),
-                "schedule": call(
+                "backup": run_module(smgr_backup, dict(base, jobs=[dict(name=name, type="paths", paths=["/srv/www"])])),
+                "backup absent": run_module(smgr_backup, dict(base, jobs=[dict(name=name, state="absent")])),
+                "schedule": run_module(
                     smgr_schedule,
                     dict(
                         cron_file=str(tmp_path / "cron"),

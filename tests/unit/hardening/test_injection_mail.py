@@ -18,27 +18,19 @@ import io
 import sys
 from email.message import EmailMessage
 
-import pytest
-
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify import cli as _notify_cli
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import one_line
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
-    call,
     hostile,
-    patch_exits,
     record_figures,
 )
 
 HEADERS = {"Subject", "From", "To", "Date", "Message-ID", "Auto-Submitted", "X-Mailer", "MIME-Version", "Content-Type"}
 RECIPIENTS = ["ops@example.com", "oncall@example.org"]
 EXTRA = ("x\r\n.\r\nMAIL FROM:<evil@example.com>\r\n", "line\n.\nQUIT\n", "\r\n\r\nInjected-Header: yes")
-
-
-@pytest.fixture(autouse=True)
-def _exits(monkeypatch):
-    patch_exits(monkeypatch)
 
 
 def settings(path, server) -> dict:
@@ -90,7 +82,7 @@ def test_notify_send_and_hostname(tmp_path, smtp_server):
                 args["hostname"] = text
             else:
                 args["send"][field] = text
-            result = call(smgr_notify, args)
+            result = run_module(smgr_notify, args)
             arrived = server.wait_for(count + 1, timeout=0.5 if result["failed"] else 10)[count:]
             if result["failed"]:
                 refused += 1
@@ -117,7 +109,7 @@ def test_notify_send_and_hostname(tmp_path, smtp_server):
 
 def test_notify_cli_send(tmp_path, smtp_server):
     server = smtp_server("plain")
-    assert not call(smgr_notify, settings(tmp_path / "notifications.yaml", server))["failed"]
+    assert not run_module(smgr_notify, settings(tmp_path / "notifications.yaml", server))["failed"]
     problems: list[str] = []
     for text in hostile(str(tmp_path / "canary")):
         count = len(server.messages)
@@ -153,7 +145,7 @@ def test_runner_failure_mail_with_hostile_output(tmp_path, smtp_server):
     and log tail), the headers stay smgr's."""
     server = smtp_server("plain")
     prefix = Prefix(tmp_path / "host")
-    assert not call(smgr_notify, settings(prefix.config / "notifications.yaml", server))["failed"]
+    assert not run_module(smgr_notify, settings(prefix.config / "notifications.yaml", server))["failed"]
     data = tmp_path / "data"
     data.mkdir()
     (data / "f").write_text("x\n")

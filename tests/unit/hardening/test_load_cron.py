@@ -35,10 +35,9 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import is_locked
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify, smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
-    call,
     hostile,
-    patch_exits,
     record_figures,
     wait_until,
 )
@@ -51,11 +50,6 @@ HOSTILE_ENTRIES = 10
 RESULT_RE = re.compile(
     r"smgr\[(\d+)\] (?:INFO|ERROR) backup (job\d\d): (?:job '\w+': )?(backup ok in|backup \w+ \(exit|already running)"
 )
-
-
-@pytest.fixture(autouse=True)
-def _exits(monkeypatch):
-    patch_exits(monkeypatch)
 
 
 def running_cron_pid() -> int | None:
@@ -106,7 +100,7 @@ def test_fifty_jobs_in_the_same_minute(tmp_path, smtp_server, cron_daemon):
     (data / "www").mkdir(parents=True)
     for index in range(30):
         (data / "www" / f"page{index}.html").write_bytes(os.urandom(2000))
-    assert not call(
+    assert not run_module(
         smgr_notify,
         dict(
             path=str(prefix.config / "notifications.yaml"),
@@ -154,7 +148,7 @@ def test_fifty_jobs_in_the_same_minute(tmp_path, smtp_server, cron_daemon):
             )
         )
     try:
-        result = call(
+        result = run_module(
             smgr_schedule,
             dict(cron_file=str(cron_file), backup=0, audit_log="", lock_dir=str(shared / "lock"), jobs=jobs),
         )

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.smgr.server_manager.tests.support.module_harness import capture_module_exits
-
 
 @pytest.fixture(autouse=True)
-def module_exits(monkeypatch):
-    capture_module_exits(monkeypatch)
+def _module_exits(module_exits):
+    """Every module test runs main() through tests/support/module_harness.py."""

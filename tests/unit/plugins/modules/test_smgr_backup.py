@@ -10,11 +10,10 @@ import stat
 import sys
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import runner_bytes
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_backup_info
-from ansible_collections.smgr.server_manager.tests.support.module_harness import AnsibleExitJson, AnsibleFailJson
+from ansible_collections.smgr.server_manager.tests.support.module_harness import exit_result, fail_result
 
 
 @pytest.fixture
@@ -40,22 +39,8 @@ def data(tmp_path):
     return root
 
 
-def run(module, args, check=False, diff=True):
-    with (
-        patch_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=diff)),
-        pytest.raises(AnsibleExitJson) as caught,
-    ):
-        module.main()
-    return caught.value.args[0]
-
-
-def fail(module, args, check=False):
-    with (
-        patch_module_args(dict(args, _ansible_check_mode=check, _ansible_diff=True)),
-        pytest.raises(AnsibleFailJson) as caught,
-    ):
-        module.main()
-    return caught.value.args[0]
+run = exit_result
+fail = fail_result
 
 
 def files_under(path):

@@ -10,7 +10,6 @@ import stat
 
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify import config as _notify_config
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import (
@@ -18,24 +17,18 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config
     render_config,
 )
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify
-from ansible_collections.smgr.server_manager.tests.support.module_harness import AnsibleExitJson, AnsibleFailJson
+from ansible_collections.smgr.server_manager.tests.support.module_harness import exit_result, fail_result
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import unused_port
 
 PASSWORD = "Pa55-word-never-shown"
 
 
 def run(args: dict, check: bool = False, diff: bool = True) -> dict:
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args), pytest.raises(AnsibleExitJson) as caught:
-        smgr_notify.main()
-    return caught.value.args[0]
+    return exit_result(smgr_notify, args, check, diff)
 
 
 def fail(args: dict, check: bool = False) -> dict:
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=True)
-    with patch_module_args(args), pytest.raises(AnsibleFailJson) as caught:
-        smgr_notify.main()
-    return caught.value.args[0]
+    return fail_result(smgr_notify, args, check)
 
 
 def warnings() -> tuple[str, ...]:

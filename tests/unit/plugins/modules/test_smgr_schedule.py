@@ -8,10 +8,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedule, smgr_schedule_info
-from ansible_collections.smgr.server_manager.tests.support.module_harness import AnsibleExitJson, AnsibleFailJson
+from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 
 
 @pytest.fixture
@@ -27,12 +26,7 @@ def target(tmp_path):
 
 
 def run(module, args: dict, check: bool = False, diff: bool = False) -> dict:
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args), pytest.raises((AnsibleExitJson, AnsibleFailJson)) as raised:
-        module.main()
-    result = raised.value.args[0]
-    result["failed"] = raised.type is AnsibleFailJson
-    return result
+    return run_module(module, args, check, diff)
 
 
 GOOD_JOBS = [
