@@ -118,7 +118,7 @@ class Profile:
 
     backup_jobs: list[dict[str, Any]]  # smgr_backup's jobs
     cron_jobs: list[dict[str, Any]]  # smgr_schedule's jobs
-    notifications: dict[str, Any]  # smgr_notify's settings options (only those the inventory sets)
+    notifications: dict[str, Any]  # smgr_notify's settings options the inventory sets, secrets left out
 
     def as_dict(self) -> dict[str, Any]:
         return {"backup_jobs": self.backup_jobs, "cron_jobs": self.cron_jobs, "notifications": self.notifications}
@@ -317,7 +317,10 @@ def _notifications(variables: Mapping[str, Any], check: OptionsChecker, problems
         config_from_mapping({key: checked[key] for key in SETTINGS_SPEC})
     except SmgrError as exc:
         problems.append(f"smgr_notifications: {exc}")
-    return _set_only(checked, given)
+    # Secrets are checked but not returned: the profile is a host fact that -v and --diff may show; the role
+    # hands them from the inventory straight to the module, whose option is no_log.
+    secrets = [key for key, spec in NOTIFICATIONS_SPEC.items() if spec.get("no_log")]
+    return {key: value for key, value in _set_only(checked, given).items() if key not in secrets}
 
 
 def build_profile(variables: Mapping[str, Any], check: OptionsChecker) -> Profile:

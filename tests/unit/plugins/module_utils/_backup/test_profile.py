@@ -221,3 +221,21 @@ def test_the_python_defaults_are_the_roles_defaults_and_documented_defaults():
     specs = yaml.safe_load((ROOT / "roles/smgr/meta/argument_specs.yml").read_text())["argument_specs"]["main"]
     assert defaults["smgr_cleanup"] == CLEANUP_DEFAULTS == specs["options"]["smgr_cleanup"]["default"]
     assert defaults["smgr_health"] == HEALTH_DEFAULTS == specs["options"]["smgr_health"]["default"]
+
+
+def test_secrets_are_checked_but_never_part_of_the_profile():
+    """The profile is a host fact (shown by -v and --diff): the password goes from inventory to the module."""
+    notifications = {
+        "enabled": True,
+        "smtp_server": "smtp.example.com",
+        "from_email": "smgr@example.com",
+        "to_emails": ["ops@example.com"],
+        "smtp_user": "smgr",
+        "smtp_password": "s3cret-never-shown",
+    }
+    profile = build_profile(variables(smgr_notifications=notifications), check)
+    assert "smtp_password" not in profile.notifications
+    assert "s3cret-never-shown" not in repr(profile.as_dict())
+    without_user = {key: value for key, value in notifications.items() if key != "smtp_user"}
+    problems = problems_of(smgr_notifications=without_user)
+    assert problems and not any("s3cret-never-shown" in problem for problem in problems)
