@@ -44,7 +44,7 @@ def _populate(root: Path, jobs: int, per_job: int, now: float) -> int:
         try:
             for k in range(per_job):
                 when = int(now) - (k * spacing + HOUR // 2)
-                name = f"bench-{job}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(when))}.tar.zst"
+                name = f"bench+{job}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(when))}.tar.zst"
                 for file_name in (name, name + ".sha256"):
                     fd = os.open(file_name, flags, 0o600, dir_fd=dir_fd)
                     os.utime(fd, (when, when))

@@ -454,7 +454,7 @@ archive:
   description: Path of the archive O(run_now) published.
   returned: when O(run_now) ran
   type: str
-  sample: /var/backups/smgr/nginx/web1-nginx-20260101T020000Z.tar.zst
+  sample: /var/backups/smgr/nginx/web1+nginx-20260101T020000Z.tar.zst
 size:
   description: Size of the archive in bytes.
   returned: when O(run_now) ran
@@ -485,7 +485,7 @@ removed:
   returned: when O(run_now) ran
   type: list
   elements: str
-  sample: ["web1-nginx-20251101T020000Z.tar.zst"]
+  sample: ["web1+nginx-20251101T020000Z.tar.zst"]
 freed_bytes:
   description: Bytes retention freed locally (archives and their sidecars).
   returned: when O(run_now) ran

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, Callable
@@ -95,17 +95,28 @@ def stamp_datetime(stamp: str) -> datetime:
     )
 
 
+# Between host and job in an archive name: a character of neither a host name nor a job name, so the names of
+# one (host, job) can never be taken for another's (host ``web`` with job ``db-main`` and host ``web-db`` with job
+# ``main`` share a target). Names written before 0.2.0 used ``-`` here and are still read (legacy names).
+OWNER_SEPARATOR = "+"
+_NEW_NAME_RE = re.compile(
+    rf"^(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*)\+(?P<job>[A-Za-z0-9][A-Za-z0-9_-]*)-{TIMESTAMP_RE}(?:\.tar\.zst|\.tar\.gz)\Z"
+)
+
+
 def archive_name(host: str, job: str, when: datetime, compression: str) -> str:
-    """``<host>-<job>-<UTC timestamp>.tar.zst`` (or ``.tar.gz``)."""
+    """``<host>+<job>-<UTC timestamp>.tar.zst`` (or ``.tar.gz``)."""
     suffix = ".tar.zst" if compression == "zstd" else ".tar.gz"
-    return f"{host}-{job}-{format_timestamp(when)}{suffix}"
+    return f"{host}{OWNER_SEPARATOR}{job}-{format_timestamp(when)}{suffix}"
 
 
 @functools.lru_cache(maxsize=256)
 def archive_name_pattern(host: str, job: str) -> re.Pattern[str]:
-    """Matches exactly this host's archives of this job: the timestamp is digits, so job ``web`` never matches
-    ``web-data``'s archives."""
-    return re.compile(rf"^{re.escape(host)}-{re.escape(job)}-{TIMESTAMP_RE}(?P<suffix>\.tar\.zst|\.tar\.gz)\Z")
+    """Matches exactly this host's archives of this job, and its legacy names (``<host>-<job>-<stamp>``, group
+    ``legacy``): the timestamp is digits, so job ``web`` never matches ``web-data``'s archives."""
+    return re.compile(
+        rf"^{re.escape(host)}(?:\+|(?P<legacy>-)){re.escape(job)}-{TIMESTAMP_RE}(?P<suffix>\.tar\.zst|\.tar\.gz)\Z"
+    )
 
 
 def parse_archive_name(name: str, host: str, job: str) -> tuple[datetime, str] | None:
@@ -118,6 +129,26 @@ def parse_archive_name(name: str, host: str, job: str) -> tuple[datetime, str] |
     except ValueError:
         return None
     return when, SUFFIXES[match.group("suffix")]
+
+
+def is_legacy_name(name: str) -> bool:
+    """An archive name written before 0.2.0 (``<host>-<job>-<stamp>``): it does not say where the host ends."""
+    return OWNER_SEPARATOR not in name
+
+
+def legacy_names_claimed(names: Iterable[str], host: str, job: str) -> bool:
+    """Whether another (host, job) whose legacy names look like ours has archives among ``names``.
+
+    Host ``web`` with job ``db-main`` and host ``web-db`` with job ``main`` both wrote ``web-db-main-<stamp>``
+    before 0.2.0; once either has written a new name beside them, neither may count, keep or remove such a
+    legacy archive as its own (docs/restore.md says how to sort them out by hand)."""
+    ours = f"{host}-{job}"
+    for name in names:
+        match = _NEW_NAME_RE.match(name)
+        owner = (match.group("host"), match.group("job")) if match else None
+        if owner is not None and owner != (host, job) and f"{owner[0]}-{owner[1]}" == ours:
+            return True
+    return False
 
 
 def compression_of(path: str) -> str:

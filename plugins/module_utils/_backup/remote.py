@@ -34,6 +34,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retent
     CleanupResult,
     apply_retention,
     select_removals,
+    without_claimed_legacy,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env, tail_lines
@@ -208,7 +209,7 @@ def parse_listing(output: str, host: str, job: str) -> list[ArchiveRecord]:
         sidecar_size = sidecar[1] if sidecar and sidecar[0].startswith("-") else 0
         records.append(ArchiveRecord(name, parsed[0], size, sidecar_size, parsed[1]))
     records.sort(key=lambda record: (record.time, record.name), reverse=True)
-    return records
+    return without_claimed_legacy(records, lambda: lines, host, job)
 
 
 def list_remote(remote: Remote, host: str, job: str) -> list[ArchiveRecord]:

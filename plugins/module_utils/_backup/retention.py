@@ -27,6 +27,8 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     SIDECAR_SUFFIX,
     SUFFIXES,
     archive_name_pattern,
+    is_legacy_name,
+    legacy_names_claimed,
     parse_archive_name,
     stamp_datetime,
 )
@@ -102,6 +104,30 @@ def select_removals(records: Iterable[ArchiveRecord], policy: Retention, now: da
 # --------------------------------------------------------------------------- local directories
 
 
+def without_claimed_legacy(
+    records: list[ArchiveRecord], names: Callable[[], Iterable[str]], host: str, job: str
+) -> list[ArchiveRecord]:
+    """``records`` without its legacy names when another (host, job) claims names like them (see
+    ``legacy_names_claimed``); ``names`` lists the directory, called only when a legacy name is there."""
+    if any(is_legacy_name(record.name) for record in records) and legacy_names_claimed(names(), host, job):
+        return [record for record in records if not is_legacy_name(record.name)]
+    return records
+
+
+def claimed_legacy_archives(directory: str, host: str, job: str) -> list[str]:
+    """Legacy archives in ``directory`` that look like this job's but may be another host's: kept, never counted."""
+    fd = _open_directory(directory)
+    if fd < 0:
+        return []
+    try:
+        names = os.listdir(fd)
+    finally:
+        os.close(fd)
+    if not legacy_names_claimed(names, host, job):
+        return []
+    return sorted(name for name in names if is_legacy_name(name) and parse_archive_name(name, host, job))
+
+
 def _open_directory(directory: str) -> int:
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
     try:
@@ -143,7 +169,7 @@ def _scan_fd(fd: int, host: str, job: str) -> list[ArchiveRecord]:
         sidecar_size = sidecar.st_size if sidecar is not None and stat.S_ISREG(sidecar.st_mode) else 0
         records.append(ArchiveRecord(name, parsed[0], info.st_size, sidecar_size, parsed[1]))
     records.sort(key=_newest_first_key, reverse=True)
-    return records
+    return without_claimed_legacy(records, lambda: os.listdir(fd), host, job)
 
 
 def _scan_fd_unsized(fd: int, host: str, job: str) -> list[ArchiveRecord]:
@@ -169,7 +195,7 @@ def _scan_fd_unsized(fd: int, host: str, job: str) -> list[ArchiveRecord]:
                 continue
             append(ArchiveRecord(name, when, 0, 0, SUFFIXES[found.group("suffix")]))
     records.sort(key=_newest_first_key, reverse=True)
-    return records
+    return without_claimed_legacy(records, lambda: os.listdir(fd), host, job)
 
 
 def _regular_size(fd: int, name: str) -> int:

@@ -40,6 +40,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.remote
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import (
     CleanupResult,
     apply_retention,
+    claimed_legacy_archives,
     remove_leftovers,
     scan_archives,
     stale_leftovers,
@@ -509,6 +510,15 @@ def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> dict[str, Any
         local = apply_retention(job.dest, ctx.host, job.name, job.retention, ctx.now(), dry_run)
         _log_cleanup(ctx.log, job.name, local, f"in {job.dest}")
         report.update(removed=local.removed, freed_bytes=local.freed_bytes, kept=len(local.kept))
+        ambiguous = claimed_legacy_archives(job.dest, ctx.host, job.name)
+        for name in ambiguous:
+            ctx.log.warning(
+                job.name,
+                f"{name} in {job.dest} is named the old way and may be another host's: kept and not counted; "
+                "see docs/restore.md (archive names)",
+            )
+        if ambiguous:
+            report["ambiguous_legacy"] = ambiguous
         report.update(status="ok", exit_code=EXIT_OK)
         if job.remote:
             remote = Remote.for_job(job)

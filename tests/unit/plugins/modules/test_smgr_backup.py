@@ -229,7 +229,7 @@ def test_install_runner_false(base, data):
 def test_run_now_returns_the_result(base, data):
     result = run(smgr_backup, dict(base, name="site", type="paths", paths=[str(data)], run_now=True))
     assert result["changed"] is True
-    assert result["archive"].startswith(os.path.join(base["backup_root"], "site", "web1-site-"))
+    assert result["archive"].startswith(os.path.join(base["backup_root"], "site", "web1+site-"))
     assert result["size"] == os.path.getsize(result["archive"])
     assert len(result["sha256"]) == 64 and result["verified"] is True
     assert result["synced"] is None and result["removed"] == [] and result["freed_bytes"] == 0
@@ -239,7 +239,7 @@ def test_run_now_returns_the_result(base, data):
 def test_run_now_by_name_from_a_jobs_list(base, data):
     jobs = [dict(name="a", type="paths", paths=[str(data)]), dict(name="b", type="paths", paths=[str(data)])]
     result = run(smgr_backup, dict(base, jobs=jobs, run_now="b"))
-    assert "/b/web1-b-" in result["archive"]
+    assert "/b/web1+b-" in result["archive"]
 
 
 def test_run_now_in_check_mode_runs_nothing(base, data):
@@ -364,7 +364,7 @@ def test_info_lists_archives_and_last_result(base, data):
     (job,) = info["jobs"]
     assert job["name"] == "site" and job["type"] == "paths" and job["dest"] == os.path.join(base["backup_root"], "site")
     (archive,) = job["archives"]
-    assert archive["name"].startswith("web1-site-") and archive["size"] == os.path.getsize(archive["path"])
+    assert archive["name"].startswith("web1+site-") and archive["size"] == os.path.getsize(archive["path"])
     assert len(archive["sha256"]) == 64 and archive["time"].endswith("Z")
     assert job["last_run"]["status"] == "ok" and job["last_success"]["archive"] == archive["path"]
     assert info["settings"]["archive_host"] == "web1"

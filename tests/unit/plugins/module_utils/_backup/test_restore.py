@@ -33,7 +33,7 @@ def test_round_trip_with_smgr_restore_and_plain_tar(tmp_path, odd_tree, compress
     assert result["status"] == "ok" and result["verified"] is True
     archive = result["archive"]
     assert archive.endswith(".tar.zst" if compression == "zstd" else ".tar.gz")
-    assert os.path.basename(archive).startswith("testhost-odd-")
+    assert os.path.basename(archive).startswith("testhost+odd-")
 
     # smgr restore
     target = tmp_path / "restore-smgr"
