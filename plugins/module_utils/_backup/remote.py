@@ -179,17 +179,24 @@ def remove_remote(remote: Remote, names: Sequence[str]) -> None:
 
 
 def sync_archive(remote: Remote, archive_path: str, digest: str) -> SyncResult:
-    """Copy an archive and its sidecar; the copy only gets its final name once its checksum matches."""
+    """Copy an archive and its sidecar. The copy gets its final name only once its checksum matches, and the
+    sidecar follows it only then: a failed copy leaves neither the archive nor a sidecar without it."""
     name = os.path.basename(archive_path)
     partial = f".{name}.partial"
     ensure_directory(remote)
     _rsync(remote, [archive_path], remote.rsync_location(partial), f"uploading {name} to {remote.display}")
-    _rsync(remote, [sidecar_path(archive_path)], remote.rsync_location(name + SIDECAR_SUFFIX), "uploading checksum")
     copied = remote_sha256(remote, partial)
     if copied != digest:
         remove_remote(remote, [partial])
         raise SmgrError(f"the remote copy of {name} has checksum {copied}, expected {digest}; removed it")
     _rename(remote, partial, name)
+    try:
+        _rsync(remote, [sidecar_path(archive_path)], remote.rsync_location(name + SIDECAR_SUFFIX), "uploading checksum")
+    except SmgrError:
+        # An archive without its sidecar would restore unchecked: it goes too, and the run reports the failure.
+        with contextlib.suppress(SmgrError):
+            remove_remote(remote, [name])
+        raise
     return SyncResult(remote=remote.display, name=name, sha256=digest)
 
 

@@ -157,3 +157,23 @@ def test_parse_listing_keeps_only_regular_archives_of_the_job():
         ("web1-app-20260101T020000Z.tar.zst", 1234567, 99),
         ("web1-app-20251231T020000Z.tar.gz", 123456, 0),
     ]
+
+
+def test_a_checksum_mismatch_leaves_no_sidecar_and_no_archive_on_the_remote(tmp_path, monkeypatch):
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup import remote as remote_module
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import sidecar_text
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import parse_remote
+    from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+
+    local = tmp_path / "local"
+    local.mkdir()
+    archive = local / "web1+app-20260101T020000Z.tar.zst"
+    archive.write_bytes(os.urandom(50_000))
+    digest = sha256_file(str(archive))
+    (local / (archive.name + ".sha256")).write_bytes(sidecar_text(archive.name, digest))
+    target = tmp_path / "remote"
+    remote = remote_module.Remote(parse_remote(str(target)))
+    monkeypatch.setattr(remote_module, "remote_sha256", lambda _remote, _name: "0" * 64)  # the copy went bad
+    with pytest.raises(SmgrError, match="checksum"):
+        remote_module.sync_archive(remote, str(archive), digest)
+    assert list(target.iterdir()) == []
