@@ -41,6 +41,8 @@ DEFAULT_CRON_FILE = "/etc/cron.d/smgr"
 DEFAULT_TIMEOUT = 4 * 3600
 DEFAULT_KEEP_DAYS = 30
 DEFAULT_KEEP_MIN = 3
+DEFAULT_NOTIFY_AFTER_SKIPS = 2  # skipped runs in a row (the previous run still held the lock) before a mail
+MAX_AGE_HOURS_LIMIT = 24 * 400
 JOBS_SUBDIR = "backups.d"
 RUNNER_SETTINGS_FILE = "runner.yaml"
 # \Z, not $: "$" also matches before a final newline, and "nginx\n" must not be a job name.
@@ -76,6 +78,8 @@ JOB_KEYS = (
     "mailcow_dir",
     "mailcow_components",
     "mailcow_threads",
+    "max_age_hours",
+    "notify_after_skips",
 )
 RETENTION_KEYS = ("keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly")
 SETTINGS_KEYS = ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host", "cron_file")
@@ -108,6 +112,8 @@ JOB_SPEC = dict(
     mailcow_dir=dict(type="str"),
     mailcow_components=dict(type="list", elements="str"),
     mailcow_threads=dict(type="int"),
+    max_age_hours=dict(type="int"),
+    notify_after_skips=dict(type="int"),
 )
 
 
@@ -167,6 +173,8 @@ class BackupJob:
     mailcow_dir: str | None = None
     mailcow_components: tuple[str, ...] = ()
     mailcow_threads: int | None = None
+    max_age_hours: int | None = None  # health limit; None: the job's schedule decides
+    notify_after_skips: int = DEFAULT_NOTIFY_AFTER_SKIPS
 
     @property
     def archive_suffix(self) -> str:
@@ -424,6 +432,8 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
         optional_text[key] = _string(value, name, key, allow_newline=True) if value is not None else None
     ping = raw.get("ping_url")
     timeout = raw.get("timeout")
+    max_age = raw.get("max_age_hours")
+    skips = raw.get("notify_after_skips")
     return BackupJob(
         name=name,
         type=job_type,
@@ -435,6 +445,10 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
         retention=validate_retention(raw.get("retention"), name),
         ping_url=_ping_url(ping, name) if ping is not None else None,
         timeout=_integer(timeout, name, "timeout", 1, 7 * 24 * 3600) if timeout is not None else DEFAULT_TIMEOUT,
+        max_age_hours=_integer(max_age, name, "max_age_hours", 1, MAX_AGE_HOURS_LIMIT) if max_age is not None else None,
+        notify_after_skips=(
+            _integer(skips, name, "notify_after_skips", 1, 1000) if skips is not None else DEFAULT_NOTIFY_AFTER_SKIPS
+        ),
         **optional_text,
         **_remote_options(raw, name),
         **_mailcow_options(raw, name, job_type),

@@ -40,6 +40,8 @@ def backup_report(job: BackupJob, result: RunResult, log_tail: list[str]) -> Bac
     error = result.error
     if result.status == "partial":
         error = f"the archive is published, but: {result.error}"
+    elif result.status == "skipped":
+        error = f"the previous run still holds the job's lock: {result.error}"
     return BackupReport(
         job=job.name,
         success=result.status == "ok",
@@ -51,6 +53,7 @@ def backup_report(job: BackupJob, result: RunResult, log_tail: list[str]) -> Bac
         error=error,
         log_tail="\n".join(log_tail) if result.status != "ok" else None,
         recovered=result.recovered,
+        skipped_in_a_row=result.consecutive_skips if result.status == "skipped" else 0,
     )
 
 

@@ -256,6 +256,9 @@ def _cron_jobs(
             "command": f"{runner} backup {job['name']}",
             "log": f"{log_dir}/{backup_entry_name(job['name'])}-cron.log",
             "disabled": bool(job.get("disabled")),
+            # The runner's own job lock refuses a run while the previous one runs, and records and reports the
+            # skip; a flock in front of it would drop the run without a trace.
+            "prevent_overlap": False,
         }
         for job in backup_jobs
     ]

@@ -99,6 +99,9 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     recovered: bool = False
+    local: str = "failed"  # "ok" once the archive is published here
+    offsite: str | None = None  # "ok" or "failed" for a job with a remote, else None
+    consecutive_skips: int = 0  # for a skipped run: how many in a row, this one included
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -327,7 +330,7 @@ def _archive_and_publish(job: BackupJob, ctx: RunContext, sources: list[str], ba
         result.verified = True
         ctx.log.info(job.name, f"verified {name}: {result.entries} entries, sha256 {archived.sha256}")
     publish(partial, final, archived.sha256)
-    result.archive = final
+    result.archive, result.local = final, "ok"
     ctx.log.info(job.name, f"published {name} ({human_bytes(archived.size)})")
     return final
 
@@ -340,13 +343,15 @@ def _sync_and_retain(job: BackupJob, ctx: RunContext, final: str, result: RunRes
         result.remote = remote.display
         try:
             sync_archive(remote, final, result.sha256 or sha256_file(final))
-            result.synced = True
+            result.synced, result.offsite = True, "ok"
             ctx.log.info(job.name, f"copied to {remote.display}, remote checksum matches")
             remote_cleanup = cleanup_remote(remote, ctx.host, job.name, job.retention, ctx.now(), dry_run=False)
             result.remote_removed, result.remote_freed_bytes = remote_cleanup.removed, remote_cleanup.freed_bytes
             _log_cleanup(ctx.log, job.name, remote_cleanup, f"on {remote.display}")
         except SmgrError as exc:
             result.synced = result.synced or False
+            if not result.synced:
+                result.offsite = "failed"
             problems.append(f"remote {remote.display}: {exc}")
             ctx.log.error(job.name, f"remote {remote.display}: {exc}")
     try:
@@ -386,9 +391,9 @@ def run_backup(job: BackupJob, ctx: RunContext) -> RunResult:
     try:
         lock.acquire()
     except AlreadyRunning as exc:
-        result.status, result.exit_code, result.error = "already_running", EXIT_LOCKED, str(exc)
-        ctx.log.error(job.name, f"{exc}; not starting a second run")
+        result.status, result.exit_code, result.error = "skipped", EXIT_LOCKED, str(exc)
         result.finished = iso(ctx.now())
+        _record_skip(job, ctx, result)
         return result
     except SmgrError as exc:
         result.error = str(exc)
@@ -451,6 +456,23 @@ def _post_command(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
             result.warnings.append(str(exc))
 
 
+def _record_skip(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
+    """A run skipped because the previous one still runs: logged, counted in the state, mailed once when
+    ``notify_after_skips`` runs in a row were skipped."""
+    try:
+        state = record_run(ctx.settings.state_dir, job.name, result.as_dict())
+        result.consecutive_skips = int(state.get("consecutive_skips", 1))
+    except SmgrError as exc:
+        ctx.log.error(job.name, f"cannot write the state file: {exc}")
+        result.consecutive_skips = 1
+    ctx.log.warning(job.name, f"{result.error}; this run is skipped ({result.consecutive_skips} skipped in a row)")
+    if result.consecutive_skips == job.notify_after_skips:
+        try:
+            _notify_run(job, ctx, result)
+        except Exception as exc:
+            ctx.log.error(job.name, f"notification failed: {exc}")
+
+
 def _finish(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
     """State file, log summary, notification and ping: each best effort, none can change the outcome."""
     try:
@@ -466,7 +488,8 @@ def _finish(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
         _notify_run(job, ctx, result)
     except Exception as exc:
         ctx.log.error(job.name, f"notification failed: {exc}")
-    ping(job.ping_url, "" if result.status in ("ok", "partial") else "/fail", ctx.log, job.name)
+    # A partial run (the off-site copy or retention failed) is not a success for monitoring either.
+    ping(job.ping_url, "" if result.status == "ok" else "/fail", ctx.log, job.name)
 
 
 def _notify_run(job: BackupJob, ctx: RunContext, result: RunResult) -> None:

@@ -13,7 +13,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 STATE_MODE = 0o640
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 def state_path(state_dir: str, job: str) -> str:
@@ -33,31 +33,64 @@ def load_state(state_dir: str, job: str) -> dict[str, Any]:
 
 
 def record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Store ``result`` as the last run (and as the last success when its status is ok or partial).
+    """Store a run's ``result`` in the job's state; return the new state.
 
-    Returns the new state, which also counts consecutive failures and says whether this
-    run recovered from a failure (``recovered``).
+    - ``last_run``: the last run that ran (a skipped one is ``last_skip``); ``last_success``: the last run whose
+      every step succeeded (status ``ok``): a ``partial`` run - the archive is there, its off-site copy or
+      retention failed - is not one, for health and for "recovered" alike.
+    - ``last_local_success``: the last run that published an archive here (ok or partial);
+      ``last_offsite_success``: the last run whose off-site copy was verified.
+    - ``consecutive_failures`` (runs that were not ok), ``consecutive_offsite_failures``,
+      ``consecutive_skips`` (runs skipped because the previous one still ran) and ``skips_total``.
+    - ``recovered``: this run is ok and the previous run was not.
+    Keys this function does not know (a drill's result) are kept.
     """
     previous = load_state(state_dir, job)
+    state: dict[str, Any] = dict(previous)
+    state.update(version=STATE_VERSION, job=job)
+    if result.get("status") == "skipped":
+        state.update(
+            last_skip=result,
+            consecutive_skips=int(previous.get("consecutive_skips", 0)) + 1,
+            skips_total=int(previous.get("skips_total", 0)) + 1,
+            recovered=False,
+        )
+        return _write(state_dir, job, state)
+    status = result.get("status")
+    ok = status == "ok"
+    offsite = result.get("offsite")
     last = previous.get("last_run") or {}
-    succeeded = result.get("status") in ("ok", "partial")
-    failures = 0 if succeeded else int(previous.get("consecutive_failures", 0)) + 1
-    state: dict[str, Any] = {
-        "version": STATE_VERSION,
-        "job": job,
-        "last_run": result,
-        "last_success": result if succeeded else previous.get("last_success"),
-        "consecutive_failures": failures,
-        "recovered": bool(succeeded and last and last.get("status") not in ("ok", "partial", None)),
-    }
+    offsite_failures = int(previous.get("consecutive_offsite_failures", 0))
+    if offsite == "ok":
+        offsite_failures = 0
+    elif offsite == "failed":
+        offsite_failures += 1
+    state.update(
+        last_run=result,
+        last_success=result if ok else previous.get("last_success"),
+        last_local_success=result if result.get("local") == "ok" else previous.get("last_local_success"),
+        last_offsite_success=result if offsite == "ok" else previous.get("last_offsite_success"),
+        consecutive_failures=0 if ok else int(previous.get("consecutive_failures", 0)) + 1,
+        consecutive_offsite_failures=offsite_failures,
+        consecutive_skips=0,
+        recovered=bool(ok and last and last.get("status") != "ok"),
+    )
+    return _write(state_dir, job, state)
+
+
+def record_drill(state_dir: str, job: str, drill: dict[str, Any]) -> dict[str, Any]:
+    """Store a restore drill's result as the job's ``last_drill`` (and ``last_good_drill`` when it passed)."""
+    state = dict(load_state(state_dir, job))
+    state.update(version=STATE_VERSION, job=job, last_drill=drill)
+    if drill.get("status") == "ok":
+        state["last_good_drill"] = drill
+    return _write(state_dir, job, state)
+
+
+def _write(state_dir: str, job: str, state: dict[str, Any]) -> dict[str, Any]:
     try:
         os.makedirs(state_dir, mode=0o750, exist_ok=True)
     except OSError as exc:
         raise SmgrError(f"cannot create state directory {state_dir}: {exc.strerror}") from exc
     write_atomic(state_path(state_dir, job), (json.dumps(state, indent=2, sort_keys=True) + "\n").encode(), STATE_MODE)
     return state
-
-
-def previous_status(state_dir: str, job: str) -> str | None:
-    last = load_state(state_dir, job).get("last_run") or {}
-    return last.get("status")

@@ -107,6 +107,7 @@ class BackupReport:
     error: str | None = None
     log_tail: str | None = None
     recovered: bool = False
+    skipped_in_a_row: int = 0  # > 0: this run did not start, the previous one still ran
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,9 @@ def backup_notification(report: BackupReport, host: str) -> Notification:
     if report.success:
         status = "Success (recovered after a failed run)" if report.recovered else "Success"
         headline = f"Backup {report.job} on {host} " + ("recovered" if report.recovered else "succeeded")
+    elif report.skipped_in_a_row:
+        tag, status = "SKIPPED", f"Skipped ({report.skipped_in_a_row} runs in a row)"
+        headline = f"Backup {report.job} on {host} did not start {report.skipped_in_a_row} times in a row"
     else:
         status, headline = "Failed", f"Backup {report.job} on {host} FAILED"
     rows = [("Server", host), ("Service", report.service or report.job), ("Job", report.job)]

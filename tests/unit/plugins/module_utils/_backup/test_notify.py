@@ -86,3 +86,56 @@ def test_unreachable_smtp_server_does_not_fail_the_backup(tmp_path):
     completed = prefix.run("backup", "app", check=1)
     assert "notification not sent" in completed.stderr
     assert str(port) in completed.stderr or "refused" in completed.stderr.lower()
+
+
+def test_a_partial_run_is_no_success_and_the_next_full_success_recovers(tmp_path, smtp):
+    prefix = Prefix(tmp_path / "host")
+    configure_mail(prefix, smtp)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f").write_text("x")
+    blocked = tmp_path / "offsite"
+    blocked.write_text("a file where the off-site directory should be")
+    prefix.add_job(name="app", type="paths", paths=[str(data)], remote=str(blocked / "app"))
+    result = prefix.run_json("backup", "app", check=5)
+    assert (result["status"], result["local"], result["offsite"]) == ("partial", "ok", "failed")
+    state = prefix.state("app")
+    assert state["last_success"] is None
+    assert state["last_local_success"]["archive"] == result["archive"]
+    assert state["last_offsite_success"] is None
+    assert (state["consecutive_failures"], state["consecutive_offsite_failures"]) == (1, 1)
+    ((subject, text),) = bodies(smtp)
+    assert subject.startswith("[FAILED] Backup: app") and "the archive is published, but" in text
+
+    blocked.unlink()
+    result = prefix.run_json("backup", "app", check=0)
+    assert (result["status"], result["offsite"], result["recovered"]) == ("ok", "ok", True)
+    state = prefix.state("app")
+    assert state["last_success"]["archive"] == state["last_offsite_success"]["archive"] == result["archive"]
+    assert (state["consecutive_failures"], state["consecutive_offsite_failures"]) == (0, 0)
+    subject, text = bodies(smtp)[1]
+    assert subject.startswith("[SUCCESS] Backup: app") and "recovered" in text
+
+
+def test_skipped_runs_are_logged_counted_and_mailed_once(tmp_path, smtp):
+    from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import JobLock
+
+    prefix = Prefix(tmp_path / "host")
+    configure_mail(prefix, smtp)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f").write_text("x")
+    prefix.add_job(name="app", type="paths", paths=[str(data)])
+    with JobLock(prefix.settings.lock_dir, "app"):
+        results = [prefix.run_json("backup", "app", check=3) for _ in range(3)]
+    assert [result["status"] for result in results] == ["skipped"] * 3
+    assert [result["consecutive_skips"] for result in results] == [1, 2, 3]
+    state = prefix.state("app")
+    assert (state["consecutive_skips"], state["skips_total"]) == (3, 3)
+    assert "last_run" not in state  # a skipped run is not a run
+    assert prefix.log_text().count("this run is skipped") == 3
+    ((subject, text),) = bodies(smtp)  # once, when the second run in a row was skipped
+    assert subject.startswith("[SKIPPED] Backup: app") and "2 times in a row" in text
+    prefix.run_json("backup", "app", check=0)
+    state = prefix.state("app")
+    assert (state["consecutive_skips"], state["skips_total"], state["recovered"]) == (0, 3, False)

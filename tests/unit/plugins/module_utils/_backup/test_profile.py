@@ -78,6 +78,7 @@ def test_every_cron_entry_of_the_profile_with_its_command():
         "command": "/opt/server-manager/bin/smgr backup web",
         "log": "/opt/server-manager/logs/backup-web-cron.log",
         "disabled": False,
+        "prevent_overlap": False,
     }
     assert entries["backup-app"]["disabled"] is True
     assert entries["cleanup"]["command"] == "/opt/server-manager/bin/smgr cleanup"

@@ -221,7 +221,7 @@ def test_retention_runs_after_backup(prefix, data):
 # --------------------------------------------------------------------------- locking
 
 
-def test_second_run_of_the_same_job_says_already_running(prefix, data, tmp_path):
+def test_second_run_of_the_same_job_is_skipped(prefix, data, tmp_path):
     """Run 1 blocks in its pre_command until released; run 2 meanwhile exits 3; exactly one archive."""
     gate = tmp_path / "gate"
     started = tmp_path / "started"
@@ -240,7 +240,7 @@ def test_second_run_of_the_same_job_says_already_running(prefix, data, tmp_path)
         time.sleep(0.05)
     second = prefix.run("--json", "backup", "app", check=3)
     assert "already running" in second.stderr
-    assert json.loads(second.stdout)["status"] == "already_running"
+    assert json.loads(second.stdout)["status"] == "skipped"
     gate.touch()
     _out, err = first.communicate()
     assert first.returncode == 0, err
