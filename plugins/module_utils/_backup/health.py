@@ -54,28 +54,91 @@ def parse_threshold(text: str) -> FreeSpaceThreshold:
     return FreeSpaceThreshold(bytes=int(number * factor))
 
 
+GAP_RUNS = 400  # upcoming runs examined for a schedule's longest gap (a year of daily runs)
+MIN_MARGIN = timedelta(hours=1)
+
+
+def schedule_margin(gap: timedelta) -> timedelta:
+    """Time a run may take and start late: a tenth of the gap, at least an hour (daily: 26.4 hours in all)."""
+    return max(MIN_MARGIN, gap / 10)
+
+
+def longest_gap(expression: str, now: datetime) -> timedelta | None:
+    """The longest time between two consecutive runs of a cron expression (None for @reboot)."""
+    # Imported here: the schedule parser and croniter are only needed by `smgr health` and `smgr status`.
+    from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import next_runs
+
+    starts = [datetime.fromisoformat(text) for text in next_runs(expression, GAP_RUNS, now)]
+    if len(starts) < 2:
+        return None
+    return max(later - earlier for earlier, later in zip(starts, starts[1:]))
+
+
+def allowed_age(job: BackupJob, expression: str | None, default: timedelta, now: datetime) -> timedelta:
+    """How old the job's last success may be: its ``max_age_hours``, else its schedule's longest gap plus a
+    margin, else ``default`` (a job without a schedule)."""
+    if job.max_age_hours is not None:
+        return timedelta(hours=job.max_age_hours)
+    gap = None
+    if expression is not None:
+        try:
+            gap = longest_gap(expression, now)
+        except SmgrError:
+            gap = None
+    return gap + schedule_margin(gap) if gap is not None else default
+
+
+def _age_problem(
+    check: str, what: str, record: dict, limit: timedelta, now: datetime, job: str
+) -> HealthProblem | None:
+    finished = (record or {}).get("finished")
+    if not finished:
+        return HealthProblem(check, f"has never completed a {what}", job)
+    when = datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo)
+    age = now - when
+    if age <= limit:
+        return None
+    return HealthProblem(
+        check,
+        f"last {what} is {age.total_seconds() / 3600:.1f} hours old ({finished}), "
+        f"more than {limit.total_seconds() / 3600:g} hours",
+        job,
+    )
+
+
 def backup_age_problems(
-    jobs: Sequence[BackupJob], state_dir: str, max_age: timedelta, now: datetime
+    jobs: Sequence[BackupJob], state_dir: str, limits: dict[str, timedelta], now: datetime
 ) -> list[HealthProblem]:
+    """Jobs whose last full success (status ok: a partial run is none) is older than their limit."""
     problems = []
     for job in jobs:
-        last = load_state(state_dir, job.name).get("last_success") or {}
-        finished = last.get("finished")
-        if not finished:
-            problems.append(HealthProblem("backup_age", "has never completed a backup", job.name))
+        state = load_state(state_dir, job.name)
+        problem = _age_problem(
+            "backup_age", "successful backup", state.get("last_success"), limits[job.name], now, job.name
+        )
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def offsite_age_problems(
+    jobs: Sequence[BackupJob], state_dir: str, limits: dict[str, timedelta], now: datetime
+) -> list[HealthProblem]:
+    """Jobs with a remote whose last verified off-site copy is older than their limit."""
+    problems = []
+    for job in jobs:
+        if not job.remote:
             continue
-        when = datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=now.tzinfo)
-        age = now - when
-        if age > max_age:
-            hours = age.total_seconds() / 3600
-            problems.append(
-                HealthProblem(
-                    "backup_age",
-                    f"last successful backup is {hours:.1f} hours old ({finished}), "
-                    f"more than {max_age.total_seconds() / 3600:g} hours",
-                    job.name,
+        state = load_state(state_dir, job.name)
+        record = state.get("last_offsite_success")
+        problem = _age_problem("offsite_age", f"off-site copy to {job.remote}", record, limits[job.name], now, job.name)
+        if problem is not None:
+            failures = state.get("consecutive_offsite_failures", 0)
+            if failures:
+                problem = HealthProblem(
+                    problem.check, f"{problem.message}; {failures} failed copies in a row", job.name
                 )
-            )
+            problems.append(problem)
     return problems
 
 

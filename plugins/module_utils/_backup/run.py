@@ -30,7 +30,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     publish,
     sha256_file,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, RunnerSettings
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
+    NGINX_DEFAULT_PATHS,
+    BackupJob,
+    RunnerSettings,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.mailcow import dump_mailcow
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.remote import (
     Remote,
@@ -175,10 +179,16 @@ def run_hook(job: BackupJob, key: str, command: str, extra_env: dict[str, str], 
         )
 
 
-def check_sources(job: BackupJob) -> None:
+def existing_sources(job: BackupJob) -> tuple[list[str], list[str]]:
+    """(paths to archive, warnings). Every path given must exist; of an nginx job's default paths
+    (``/etc/nginx``, ``/etc/letsencrypt``) a missing one is left out with a warning, as long as one exists."""
     missing = [path for path in job.paths if not os.path.lexists(path)]
-    if missing:
-        raise SmgrError(f"path(s) to back up do not exist: {', '.join(missing)}", job=job.name, field="paths")
+    if not missing:
+        return list(job.paths), []
+    if job.type == "nginx" and job.paths == NGINX_DEFAULT_PATHS and len(missing) < len(job.paths):
+        present = [path for path in job.paths if path not in missing]
+        return present, [f"default path {path} does not exist on this host: not backed up" for path in missing]
+    raise SmgrError(f"path(s) to back up do not exist: {', '.join(missing)}", job=job.name, field="paths")
 
 
 def nginx_config_test(job: BackupJob, log: RunLog) -> str | None:
@@ -302,13 +312,15 @@ def _prepare_sources(job: BackupJob, ctx: RunContext, staging: str, result: RunR
         result.warnings.extend(warnings)
         ctx.log.info(job.name, f"Mailcow dump checked: {os.path.basename(dump_dir)}")
         return [dump_dir], staging
-    check_sources(job)
+    sources, warnings = existing_sources(job)
     if job.type == "nginx":
         warning = nginx_config_test(job, ctx.log)
         if warning:
-            result.warnings.append(warning)
-            ctx.log.warning(job.name, warning)
-    return list(job.paths), "/"
+            warnings.append(warning)
+    for warning in warnings:
+        result.warnings.append(warning)
+        ctx.log.warning(job.name, warning)
+    return sources, "/"
 
 
 def _archive_and_publish(job: BackupJob, ctx: RunContext, sources: list[str], base: str, result: RunResult) -> str:

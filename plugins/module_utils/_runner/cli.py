@@ -24,20 +24,23 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health import (
     DEFAULT_MAX_AGE_HOURS,
     DEFAULT_MIN_FREE,
+    allowed_age,
     backup_age_problems,
     cron_problems,
     free_space_problems,
+    offsite_age_problems,
     parse_threshold,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     DEFAULT_CONFIG_DIR,
     BackupJob,
+    backup_entry_name,
     list_job_files,
     load_job,
 )
@@ -230,23 +233,43 @@ class Runner:
         self.emit({"jobs": data}, lines)
         return EXIT_OK
 
+    def age_limits(self, jobs: list[BackupJob], default: timedelta, now: datetime) -> dict[str, timedelta]:
+        """Each job's allowed backup age: its max_age_hours, else from its cron entry, else ``default``."""
+        entries = {entry.name: entry for entry in scheduled_entries(self.settings.cron_file)}
+        limits = {}
+        for job in jobs:
+            entry = entries.get(backup_entry_name(job.name))
+            expression = entry.expression if entry is not None and not entry.disabled else None
+            limits[job.name] = allowed_age(job, expression, default, now)
+        return limits
+
     def health(self, args: argparse.Namespace) -> int:
         threshold = parse_threshold(args.min_free)
         jobs = self.jobs([])
         now = utc_now()
         ctx = self.context("health")
-        age = backup_age_problems(jobs, self.settings.state_dir, timedelta(hours=args.max_age), now)
+        limits = self.age_limits(jobs, timedelta(hours=args.max_age), now)
+        age = backup_age_problems(jobs, self.settings.state_dir, limits, now)
+        offsite = offsite_age_problems(jobs, self.settings.state_dir, limits, now)
         space = free_space_problems(jobs, threshold)
         cron = [] if args.no_cron_check else cron_problems()
-        problems = age + space + cron
+        problems = age + offsite + space + cron
         checks = [
             (
                 "Last successful backup",
                 not age,
-                "; ".join(f"{p.job}: {p.message}" for p in age) or f"every job within {args.max_age:g} hours",
+                "; ".join(f"{p.job}: {p.message}" for p in age) or "every job within its limit",
             ),
-            ("Free space", not space, "; ".join(p.message for p in space) or f"above {threshold.describe()}"),
         ]
+        if any(job.remote for job in jobs):
+            checks.append(
+                (
+                    "Off-site copies",
+                    not offsite,
+                    "; ".join(f"{p.job}: {p.message}" for p in offsite) or "every copy within its job's limit",
+                )
+            )
+        checks.append(("Free space", not space, "; ".join(p.message for p in space) or f"above {threshold.describe()}"))
         if not args.no_cron_check:
             checks.append(("Cron daemon", not cron, "; ".join(p.message for p in cron) or "running"))
         for problem in problems:

@@ -98,9 +98,12 @@ def test_remote_failure_keeps_local_archive_and_exits_5(tmp_path, data, sshd):
     completed = prefix.run("--json", "backup", "app", check=5)
     result = json.loads(completed.stdout)
     assert result["status"] == "partial" and result["synced"] is False
+    assert (result["local"], result["offsite"]) == ("ok", "failed")
     assert "remote root@127.0.0.1:" in result["error"]
     assert os.path.exists(result["archive"])
-    assert prefix.state("app")["last_success"]["archive"] == result["archive"]
+    state = prefix.state("app")
+    assert state["last_local_success"]["archive"] == result["archive"]
+    assert state["last_success"] is None  # the off-site copy failed: not a success
 
 
 def test_unknown_host_key_is_refused(tmp_path, data, sshd):

@@ -234,7 +234,9 @@ def test_health_cron_check(tmp_path):
 def test_health_never_ran_is_a_problem(prefix, data):
     prefix.add_job(name="app", type="paths", paths=[str(data)])
     bad = prefix.run_json("health", "--no-cron-check", "--no-notify", check=1)
-    assert bad["problems"] == [{"check": "backup_age", "job": "app", "message": "has never completed a backup"}]
+    assert bad["problems"] == [
+        {"check": "backup_age", "job": "app", "message": "has never completed a successful backup"}
+    ]
 
 
 @pytest.mark.parametrize(
