@@ -431,8 +431,16 @@ class Plan:
     migrated: bool = False
 
 
+def validate_path(path: Any) -> str:
+    """The settings file's path: absolute, naming a file (a relative or empty path would write into the module's
+    working directory)."""
+    if not isinstance(path, str) or not path.startswith("/") or path.endswith("/") or "\x00" in path:
+        raise SmgrError(f"must be the absolute path of a file, got {_shown(path)}", field="path")
+    return path
+
+
 def read_file_state(path: str) -> FileState:
-    data = read_bytes(path)
+    data = read_bytes(validate_path(path))
     if data is None:
         return FileState(text=None)
     try:

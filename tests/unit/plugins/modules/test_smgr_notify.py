@@ -351,3 +351,13 @@ def test_a_missing_ca_file_is_a_warning(path, tmp_path):
     ca_file = tmp_path / "missing-ca.pem"
     assert run(options(path, ca_file=str(ca_file)))["changed"]
     assert warnings() == (f"ca_file {ca_file} does not exist on this host: sending will fail until it does",)
+
+
+@pytest.mark.parametrize("bad_path", ["", "notifications.yaml", "/opt/server-manager/config/"])
+def test_a_path_that_is_not_an_absolute_file_is_refused_before_writing(bad_path, tmp_path, monkeypatch):
+    """Found by the fuzz suite: path '' wrote a temp file into the working directory."""
+    monkeypatch.chdir(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    result = fail({"path": bad_path, "enabled": False})
+    assert result["msg"].startswith("path: must be the absolute path of a file")
+    assert sorted(tmp_path.iterdir()) == before
