@@ -107,8 +107,14 @@ _LOCKED = (
     rf"flock -n (?P<lock>{_WORD}) -c (?P<cmd>{_WORD})"
 )
 _LOG = rf" >> (?P<log>{_WORD}) 2>&1"
+# The log is first created in a subshell with umask 027 (mode 0640: logs may hold what a job prints), then
+# appended to; the job itself keeps cron's umask. Lines written before 0.2.0 lack that prefix and still parse.
+LOG_FILE_UMASK = "027"
+_LOG_CREATE = rf"\(umask {LOG_FILE_UMASK}; : >> (?P<log0>{_WORD})\); "
 _SHAPES = (
     (True, False, re.compile(_LOCKED)),
+    (True, True, re.compile(rf"{_LOG_CREATE}\{{ {_LOCKED}; \}}{_LOG}")),
+    (False, True, re.compile(rf"{_LOG_CREATE}eval (?P<cmd>{_WORD}){_LOG}")),
     (True, True, re.compile(rf"\{{ {_LOCKED}; \}}{_LOG}")),
     (False, True, re.compile(rf"eval (?P<cmd>{_WORD}){_LOG}")),
     (False, False, re.compile(rf"eval (?P<cmd>{_WORD})")),
@@ -396,7 +402,8 @@ def render_command(job: CronJob, lock_dir: str = DEFAULT_LOCK_DIR) -> str:
     else:
         shell_text = f"eval {command}"
     if job.log is not None:
-        shell_text += f" >> {_shell_word(job.log)} 2>&1"
+        log = _shell_word(job.log)
+        shell_text = f"(umask {LOG_FILE_UMASK}; : >> {log}); {shell_text} >> {log} 2>&1"
     return _cron_escape(shell_text)
 
 
@@ -499,6 +506,8 @@ def parse_command(command_part: str) -> tuple[str, bool, str | None] | None:
         return None
     for prevent_overlap, has_log, pattern in _SHAPES:
         match = pattern.fullmatch(shell_text)
+        if match and "log0" in match.groupdict() and match.group("log0") != match.group("log"):
+            continue
         if match:
             log = _unquote_word(match.group("log")) if has_log else None
             return _unquote_word(match.group("cmd")), prevent_overlap, log

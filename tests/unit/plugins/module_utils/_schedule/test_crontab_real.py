@@ -75,6 +75,7 @@ def test_locked_command_reaches_the_shell_exactly(tmp_path_factory, command, wit
     assert os.path.exists(lock_path(cron_job, str(tmp / "lock")))
     if with_log:
         assert (tmp / "it's a %log%").read_text() == "outerr"
+        assert stat.S_IMODE(os.stat(tmp / "it's a %log%").st_mode) == 0o640
         assert result.stdout == b""
         assert result.stderr == b""
     else:
@@ -342,6 +343,10 @@ def test_cron_daemon_runs_what_was_written(shared_tmp, throwaway_user):
 
     with open(root_log, encoding="utf-8") as handle:
         assert handle.read().splitlines()[:3] == ["PCT%SIGN|IT'S", "to-stderr", "root"]
+    assert stat.S_IMODE(os.stat(root_log).st_mode) == 0o640  # the log: created with umask 027
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(plain_out).st_mode) == 0o666 & ~umask  # the job itself keeps cron's umask
     with open(plain_out, encoding="utf-8") as handle:
         assert handle.read().strip().isdigit()
     assert os.path.exists(lock_path(root_jobs[0], lock_dir))
