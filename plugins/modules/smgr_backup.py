@@ -133,6 +133,14 @@ options:
       mailcow_threads:
         description: See O(mailcow_threads).
         type: int
+      max_age_hours:
+        description: See O(max_age_hours).
+        type: int
+        version_added: 0.2.0
+      notify_after_skips:
+        description: See O(notify_after_skips).
+        type: int
+        version_added: 0.2.0
   exclusive:
     description:
       - With O(jobs), remove the definition files of jobs that are not listed (archives are never removed).
@@ -271,6 +279,22 @@ options:
     description:
       - C(THREADS) for Mailcow's script (type V(mailcow) only). Default V(1).
     type: int
+  max_age_hours:
+    description:
+      - How old the job's last successful backup (and, with O(remote), its last verified off-site copy) may be
+        before C(smgr health) reports it (V(1) to V(9600)).
+      - Default is the job's own schedule - the longest gap between two runs of its cron entry plus a tenth of it,
+        at least an hour (a daily job 26.4 hours, a weekly one 184.8) - and, for a job without a cron entry, the
+        health check's C(--max-age).
+    type: int
+    version_added: 0.2.0
+  notify_after_skips:
+    description:
+      - A run that finds the previous run still holding the job's lock does not start; it is logged and counted in
+        the job's state. When this many runs in a row were skipped, one notification says so (V(1) to V(1000)).
+        Default V(2).
+    type: int
+    version_added: 0.2.0
   run_now:
     description:
       - Run a backup now, after writing the files. V(true) runs the single job of the task; a job name runs that job.

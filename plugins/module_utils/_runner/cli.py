@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-age",
         type=float,
         default=DEFAULT_MAX_AGE_HOURS,
-        help=f"hours since the last successful backup (default {DEFAULT_MAX_AGE_HOURS})",
+        help=f"hours since the last successful backup, for jobs without a schedule (default {DEFAULT_MAX_AGE_HOURS})",
     )
     health.add_argument(
         "--min-free",

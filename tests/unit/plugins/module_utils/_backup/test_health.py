@@ -80,7 +80,7 @@ def test_an_old_offsite_copy_is_reported_per_job(tmp_path):
     remote_job = job(remote="/mnt/offsite")
     old = stamp(NOW - timedelta(days=3))
     record_run(str(tmp_path), "app", {"status": "ok", "local": "ok", "offsite": "ok", "finished": old})
-    for _ in range(2):
+    for _attempt in range(2):
         finished = stamp(NOW - timedelta(hours=1))
         record_run(
             str(tmp_path), "app", {"status": "partial", "local": "ok", "offsite": "failed", "finished": finished}

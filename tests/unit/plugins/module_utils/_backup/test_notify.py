@@ -127,7 +127,7 @@ def test_skipped_runs_are_logged_counted_and_mailed_once(tmp_path, smtp):
     (data / "f").write_text("x")
     prefix.add_job(name="app", type="paths", paths=[str(data)])
     with JobLock(prefix.settings.lock_dir, "app"):
-        results = [prefix.run_json("backup", "app", check=3) for _ in range(3)]
+        results = [prefix.run_json("backup", "app", check=3) for _attempt in range(3)]
     assert [result["status"] for result in results] == ["skipped"] * 3
     assert [result["consecutive_skips"] for result in results] == [1, 2, 3]
     state = prefix.state("app")
