@@ -160,6 +160,21 @@ options:
       - Empty disables the audit log.
     type: path
     default: /opt/server-manager/logs/schedule-audit.log
+  migrate_tui:
+    description:
+      - Remove the old Server Manager TUI's entries from O(migrate_tui_user)'s crontab, so a host converted to this
+        collection does not run every backup twice. An entry is a C(# server-manager: <name>) comment with the cron
+        line after it that runs one of the TUI's scripts (C(.../server-manager/scripts/automated-backup.sh ...),
+        C(cleanup-backups.sh)); the TUI's header comments go with them. Every other line stays byte for byte.
+      - The crontab is copied to O(backup_dir) first (with O(backup) > 0); RV(migrated) lists each entry removed.
+    type: bool
+    default: false
+    version_added: 0.2.0
+  migrate_tui_user:
+    description: Whose crontab O(migrate_tui) cleans (the TUI wrote root's).
+    type: str
+    default: root
+    version_added: 0.2.0
 notes:
   - Debian's cron ignores files in C(/etc/cron.d) whose name contains a dot, so O(cron_file) must not have one.
   - When no managed job is left, the owned O(cron_file) is removed and the managed block leaves the crontab.
@@ -277,6 +292,27 @@ backup_file:
   returned: changed and O(backup) > 0 and the target existed
   type: str
   sample: /opt/server-manager/state/schedule-backups/smgr.20261128T020000.000000Z
+migrated:
+  description: The old TUI's entries removed (in check mode, that would be removed) by O(migrate_tui).
+  returned: when O(migrate_tui=true)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The TUI's schedule name (from its C(# server-manager:) comment).
+      type: str
+      sample: backup_nginx
+    line:
+      description: The cron line removed.
+      type: str
+      sample: 0 2 * * * /opt/server-manager/scripts/automated-backup.sh nginx --verify --remote
+  version_added: 0.2.0
+migration_backup_file:
+  description: Copy of the crontab before the TUI's entries were removed.
+  returned: when O(migrate_tui=true) removed entries and O(backup) > 0
+  type: str
+  sample: /opt/server-manager/state/schedule-backups/crontab-root.20261128T020000.000000Z
+  version_added: 0.2.0
 """
 
 import getpass
@@ -296,6 +332,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan
     JOB_OPTIONS,
     JobRequest,
     apply,
+    apply_tui_migration,
     check_next_runs,
     collision_warnings,
     default_hash_seed,
@@ -303,6 +340,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan
     plan,
     read_target,
     target_from,
+    tui_migration,
 )
 
 
@@ -320,6 +358,8 @@ def argument_spec() -> dict:
         backup_dir=dict(type="path", default="/opt/server-manager/state/schedule-backups"),
         audit_log=dict(type="path", default="/opt/server-manager/logs/schedule-audit.log"),
         next_runs=dict(type="int", default=3),
+        migrate_tui=dict(type="bool", default=False),
+        migrate_tui_user=dict(type="str", default="root"),
         **JOB_OPTIONS,
     )
 
@@ -366,21 +406,30 @@ def main() -> None:
     try:
         check_next_runs(params["next_runs"])
         target = target_from(params["cron_file"], params["crontab_user"])
+        current = read_target(target)
+        migration = None
+        if params["migrate_tui"]:
+            migration, current = tui_migration(target, current, params["migrate_tui_user"])
         change = plan(
             target,
-            read_target(target),
+            current,
             requests_from(params),
             params["exclusive"],
             params["env"],
             params["hash_seed"] or default_hash_seed(),
             params["lock_dir"],
         )
+        if migration is not None and migration.user == target.crontab_user:
+            change.before_text = migration.before  # one crontab: the TUI's lines and ours change together
         reports = [job_report(job, params["next_runs"]) for job in change.after_jobs]
-        backup_file = None
-        if change.changed and not module.check_mode:
-            backup_file = apply(
-                change, params["backup"], params["backup_dir"], params["audit_log"], f"ansible:{getpass.getuser()}"
-            )
+        backup_file = migration_backup = None
+        if not module.check_mode:
+            if migration is not None and migration.changed and migration.user != target.crontab_user:
+                migration_backup = apply_tui_migration(migration, params["backup"], params["backup_dir"])
+            if change.changed:
+                backup_file = apply(
+                    change, params["backup"], params["backup_dir"], params["audit_log"], f"ansible:{getpass.getuser()}"
+                )
     except SmgrError as exc:
         module.fail_json(msg=str(exc), exception=traceback.format_exc())
     for warning in collision_warnings(change.after_jobs):
@@ -389,7 +438,7 @@ def main() -> None:
         module.warn(f"{len(change.unmanaged)} line(s) of {target.label} not written by this module are dropped")
     summary = change.summary
     result = dict(
-        changed=change.changed,
+        changed=change.changed or (migration is not None and migration.changed),
         jobs=reports,
         added=summary["added"],
         removed=summary["removed"],
@@ -398,8 +447,17 @@ def main() -> None:
     )
     if backup_file:
         result["backup_file"] = backup_file
+    if migration is not None:
+        result["migrated"] = migration.report()
+        if migration_backup:
+            result["migration_backup_file"] = migration_backup
     if module._diff:
         result["diff"] = diff_of(change, CRON_FILE_MODE)
+        if migration is not None and migration.changed and migration.user != target.crontab_user:
+            label = f"crontab:{migration.user}"
+            result["diff"].append(
+                dict(before=migration.before, after=migration.after, before_header=label, after_header=label)
+            )
     module.exit_json(**result)
 
 

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.support.module_harness import capture_module_exits
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import SmtpServer
 
@@ -55,3 +56,10 @@ def small_disk(tmp_path):
 def module_exits(monkeypatch):
     """AnsibleModule's exit_json/fail_json raise with the result (tests/support/module_harness.py)."""
     capture_module_exits(monkeypatch)
+
+
+@pytest.fixture
+def throwaway_user():
+    """A system user for crontab(1) tests, removed with its crontab afterwards (needs root)."""
+    with cron_model.throwaway_user() as name:
+        yield name

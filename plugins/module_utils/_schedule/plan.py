@@ -10,6 +10,7 @@ a backup of the previous version and followed by one audit line.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 import stat
@@ -48,6 +49,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron
     validate_user,
     write_user_crontab,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.tui import TuiMigration, plan_tui_migration
 
 CRON_FILE_MODE = 0o644
 AUDIT_LOG_MODE = 0o640
@@ -332,3 +334,30 @@ def collision_warnings(jobs: Iterable[CronJob], now: datetime | None = None) -> 
         "spread them, for example with an H field"
         for first, second, when in find_collisions(expressions, COLLISION_WINDOW_DAYS, now)
     ]
+
+
+def tui_migration(
+    target: Target, current: tuple[str, bool, int | None], user: str
+) -> tuple[TuiMigration, tuple[str, bool, int | None]]:
+    """The TUI's entries in ``user``'s crontab; when that crontab is the target itself, the target's text
+    without them (the module's plan then starts from it)."""
+    user = validate_user(user, field_name="migrate_tui_user")
+    if target.crontab_user == user:
+        migration = plan_tui_migration(user, current[0])
+        return migration, (migration.after, current[1], current[2])
+    if os.geteuid() != 0 and user != getpass.getuser():
+        # Only root reads another user's crontab; a run without root (under a prefix) has nothing to migrate.
+        return plan_tui_migration(user, ""), current
+    return plan_tui_migration(user, read_user_crontab(user)), current
+
+
+def apply_tui_migration(migration: TuiMigration, backup_keep: int, backup_dir: str | None) -> str | None:
+    """Copy the crontab to ``backup_dir``, then install it without the TUI's entries; the copy's path."""
+    backup_file = None
+    if backup_dir:
+        now = datetime.now(timezone.utc)
+        backup_file = backup_previous(
+            f"crontab-{migration.user}", migration.before.encode("utf-8"), backup_dir, backup_keep, now
+        )
+    write_user_crontab(migration.user, migration.after)
+    return backup_file

@@ -31,8 +31,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import pytest
-
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     parse_archive_name,
     read_sidecar,
@@ -43,7 +41,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock i
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner import cli as _runner
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import split_managed_block
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_notify, smgr_schedule
-from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
@@ -155,12 +152,6 @@ def test_cron_file(tmp_path):
             assert line.endswith("\n") and " target=" in line
 
     kill_loop("cron file", toggle.write, check)
-
-
-@pytest.fixture
-def throwaway_user():
-    with cron_model.throwaway_user() as name:
-        yield name
 
 
 def test_user_crontab_block(tmp_path, throwaway_user):

@@ -28,7 +28,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron
     split_managed_block,
 )
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedule
-from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
     cron_entries,
@@ -218,12 +217,6 @@ def test_other_fields_never_add_a_line(tmp_path, field):
             problems.append(f"{field} {text!r}: the string ran")
     assert problems == []
     record_figures(f"injection cron {field}", strings=len(hostile("x")), accepted=accepted)
-
-
-@pytest.fixture
-def throwaway_user():
-    with cron_model.throwaway_user() as name:
-        yield name
 
 
 FOREIGN = "# a human's notes\nMAILTO=someone@example.com\n#Ansible: rotate\n17 1 * * * /usr/local/bin/rotate --all\n"

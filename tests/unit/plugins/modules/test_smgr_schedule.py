@@ -147,3 +147,58 @@ def test_bad_input_fails_clearly_and_writes_nothing(target, tmp_path, extra, exp
     assert path.read_bytes() == before
     assert (tmp_path / "logs" / "audit.log").read_bytes() == audit_before
     assert not (tmp_path / "backups").exists() or not os.listdir(tmp_path / "backups")
+
+
+def test_migrate_tui_removes_the_old_entries_from_a_real_crontab(target, tmp_path, throwaway_user):
+    from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import (
+        read_user_crontab,
+        write_user_crontab,
+    )
+
+    foreign = "MAILTO=ops@example.com\n17 1 * * * /usr/local/bin/rotate --all\n"
+    tui = (
+        "# server-manager: backup_nginx\n"
+        "0 2 * * * /opt/server-manager/scripts/automated-backup.sh nginx --verify"
+        " >> /opt/server-manager/logs/backup-nginx-cron.log 2>&1\n"
+    )
+    write_user_crontab(throwaway_user, foreign + tui)
+    args = dict(target, jobs=GOOD_JOBS, exclusive=True, migrate_tui=True, migrate_tui_user=throwaway_user)
+    args["backup_dir"] = str(tmp_path / "backups")
+    checked = run(smgr_schedule, args, check=True, diff=True)
+    assert checked["changed"] and [entry["name"] for entry in checked["migrated"]] == ["backup_nginx"]
+    assert checked["diff"][-1]["after"] == foreign
+    assert read_user_crontab(throwaway_user) == foreign + tui  # check mode changed nothing
+    done = run(smgr_schedule, args)
+    assert done["changed"] and [entry["name"] for entry in done["migrated"]] == ["backup_nginx"]
+    assert read_user_crontab(throwaway_user) == foreign
+    with open(done["migration_backup_file"], encoding="utf-8") as handle:
+        assert handle.read() == foreign + tui
+    again = run(smgr_schedule, args)
+    assert not again["changed"] and again["migrated"] == []
+
+
+def test_migrate_tui_in_the_crontab_the_module_manages(tmp_path, throwaway_user):
+    from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import (
+        BLOCK_BEGIN,
+        read_user_crontab,
+        write_user_crontab,
+    )
+
+    tui = "# server-manager: cleanup\n0 3 * * 0 /opt/server-manager/scripts/cleanup-backups.sh 30\n"
+    write_user_crontab(throwaway_user, "# mine\n" + tui)
+    args = dict(
+        crontab_user=throwaway_user,
+        jobs=[dict(name="cleanup", schedule="daily_3am", command="/opt/server-manager/bin/smgr cleanup")],
+        exclusive=True,
+        migrate_tui=True,
+        migrate_tui_user=throwaway_user,
+        lock_dir=str(tmp_path / "lock"),
+        backup_dir=str(tmp_path / "backups"),
+        audit_log="",
+        hash_seed="host1",
+    )
+    done = run(smgr_schedule, args)
+    assert done["changed"] and [entry["name"] for entry in done["migrated"]] == ["cleanup"]
+    text = read_user_crontab(throwaway_user)
+    assert text.startswith("# mine\n" + BLOCK_BEGIN) and "cleanup-backups.sh" not in text
+    assert not run(smgr_schedule, args)["changed"]

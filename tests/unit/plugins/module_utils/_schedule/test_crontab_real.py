@@ -147,12 +147,6 @@ def test_lock_dir_owned_by_someone_else_stops_the_job(tmp_path):
 # --- crontab(1) ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def throwaway_user():
-    with cron_model.throwaway_user() as name:
-        yield name
-
-
 FOREIGN = (
     "# notes kept by a human\n"
     "MAILTO=someone@example.com\n"
