@@ -351,6 +351,16 @@ options:
         job's next run (and its directory created with O(create_directories)).
     type: path
     default: /etc/cron.d/smgr
+  metrics_file:
+    description:
+      - Write Prometheus metrics of every job (last success, last run status and duration, archive size and count,
+        off-site status, last restore drill, skipped runs) to this file after every backup, cleanup and drill, in
+        the text exposition format, for node_exporter's textfile collector, for example
+        V(/var/lib/prometheus/node-exporter/smgr.prom) (mode V(0644), replaced atomically).
+      - Its name must end in C(.prom); its directory must exist and be writable, else the task fails before
+        anything is written. Unset writes no metrics.
+    type: path
+    version_added: 0.2.0
   create_directories:
     description:
       - Create every directory the runner uses when it is missing and set its mode, in this same call - the
@@ -565,6 +575,7 @@ def argument_spec():
         backup_root=dict(type="path", default="/var/backups/smgr"),
         archive_host=dict(type="str"),
         cron_file=dict(type="path", default="/etc/cron.d/smgr"),
+        metrics_file=dict(type="path"),
         create_directories=dict(type="bool", default=False),
         logrotate_file=dict(type="path"),
         logrotate_state=dict(type="str", choices=["present", "absent"], default="present"),

@@ -142,14 +142,37 @@ jobs:
       type: dict
       returned: always
     last_success:
-      description: Result of the last successful (or partially successful) run; null if none.
+      description: Result of the last run whose every step succeeded (status C(ok)); null if none.
       type: dict
       returned: always
+    last_local_success:
+      description: Result of the last run that published an archive on the host (status C(ok) or C(partial)).
+      type: dict
+      returned: always
+      version_added: 0.2.0
+    last_offsite_success:
+      description: Result of the last run whose off-site copy was verified; null if none (or no remote).
+      type: dict
+      returned: always
+      version_added: 0.2.0
     consecutive_failures:
-      description: Failed runs since the last success.
+      description: Runs since the last success that were not ok (failed or partial).
       type: int
       returned: always
       sample: 0
+    consecutive_skips:
+      description: Runs in a row that did not start because the previous run still ran.
+      type: int
+      returned: always
+      sample: 0
+      version_added: 0.2.0
+    last_drill:
+      description:
+        - Result of the last restore drill (C(smgr drill)) - C(status) (ok or failed), C(archive), C(entries),
+          C(bytes), C(finished), C(duration), C(error); null if the job was never drilled.
+      type: dict
+      returned: always
+      version_added: 0.2.0
 settings:
   description: The runner's paths as read from C(runner.yaml) (or their defaults).
   returned: always
@@ -197,7 +220,11 @@ def job_info(job, path, settings, host, verify):
         archives=archives,
         last_run=state.get("last_run"),
         last_success=state.get("last_success"),
+        last_local_success=state.get("last_local_success"),
+        last_offsite_success=state.get("last_offsite_success"),
         consecutive_failures=state.get("consecutive_failures", 0),
+        consecutive_skips=state.get("consecutive_skips", 0),
+        last_drill=state.get("last_drill"),
     )
 
 

@@ -9,6 +9,7 @@ Import as ``from ansible_collections.smgr.server_manager.tests.support.backup_en
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.server
 import json
@@ -57,6 +58,11 @@ class Prefix:
             backup_root=str(self.root / "backups"),
             archive_host=self.host,
         )
+        (self.config / "runner.yaml").write_bytes(render_settings(self.settings))
+
+    def update_settings(self, **changes: Any) -> None:
+        """Rewrite runner.yaml with ``changes`` (``cron_file=...``, ``metrics_file=...``)."""
+        self.settings = dataclasses.replace(self.settings, **changes)
         (self.config / "runner.yaml").write_bytes(render_settings(self.settings))
 
     def install_runner(self) -> Path:

@@ -142,6 +142,29 @@ def offsite_age_problems(
     return problems
 
 
+def drill_problems(
+    jobs: Sequence[BackupJob], state_dir: str, limit: timedelta, now: datetime
+) -> tuple[list[HealthProblem], list[str]]:
+    """Jobs whose last restore drill failed or is older than ``limit``; and the jobs not drilled yet (no problem:
+    the first scheduled drill has not come)."""
+    problems, undrilled = [], []
+    for job in jobs:
+        drill = load_state(state_dir, job.name).get("last_drill") or {}
+        if not drill.get("finished"):
+            undrilled.append(job.name)
+            continue
+        if drill.get("status") != "ok":
+            archive = os.path.basename(drill.get("archive") or "") or "no archive"
+            problems.append(
+                HealthProblem("drill", f"last restore drill failed ({archive}): {drill.get('error')}", job.name)
+            )
+            continue
+        problem = _age_problem("drill", "restore drill", drill, limit, now, job.name)
+        if problem is not None:
+            problems.append(problem)
+    return problems, undrilled
+
+
 def existing_ancestor(path: str) -> str:
     while not os.path.exists(path):
         parent = os.path.dirname(path)

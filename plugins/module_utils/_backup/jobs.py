@@ -50,6 +50,10 @@ JOB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 # The cron entry (or timer) of backup job <name> is backup-<name>; entry names have at most 64 characters, so a
 # job the role schedules has a name of at most 57.
 BACKUP_ENTRY_PREFIX = "backup-"
+# The cron entries of the role's other runner commands.
+CLEANUP_ENTRY = "cleanup"
+HEALTH_ENTRY = "health"
+DRILL_ENTRY = "drill"
 MAX_SCHEDULED_JOB_NAME = 64 - len(BACKUP_ENTRY_PREFIX)
 HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}\Z")
 SSH_OPTION_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\s\x00]+\Z")
@@ -82,7 +86,7 @@ JOB_KEYS = (
     "notify_after_skips",
 )
 RETENTION_KEYS = ("keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly")
-SETTINGS_KEYS = ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host", "cron_file")
+SETTINGS_KEYS = ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host", "cron_file", "metrics_file")
 
 # The job options in Ansible's argument-spec form: smgr_backup's ``jobs`` suboptions and, on the controller,
 # the role's check of smgr_backups (the same type conversion before validate_job).
@@ -200,6 +204,7 @@ class RunnerSettings:
     backup_root: str = DEFAULT_BACKUP_ROOT
     archive_host: str | None = None
     cron_file: str = DEFAULT_CRON_FILE
+    metrics_file: str | None = None  # Prometheus text file for node_exporter's textfile collector
 
 
 # --------------------------------------------------------------------------- field checks
@@ -583,9 +588,13 @@ def validate_settings(raw: Any, source: str = RUNNER_SETTINGS_FILE) -> RunnerSet
     if unknown:
         raise SmgrError(f"{source}: unknown key(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
-    for key in ("state_dir", "log_dir", "lock_dir", "backup_root", "cron_file"):
+    for key in ("state_dir", "log_dir", "lock_dir", "backup_root", "cron_file", "metrics_file"):
         if raw.get(key) is not None:
             values[key] = _absolute_path(raw[key], None, key)
+    metrics = values.get("metrics_file")
+    if metrics is not None and not metrics.endswith(".prom"):
+        # node_exporter's textfile collector reads only *.prom files.
+        raise SmgrError(f"metrics_file must end in .prom (node_exporter reads only those), got {metrics!r}")
     host = raw.get("archive_host")
     if host is not None:
         if not isinstance(host, str) or not HOST_NAME_RE.match(host):

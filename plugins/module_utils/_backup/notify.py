@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import Notifier, RunResult
@@ -32,6 +32,9 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail i
     notify,
     send_health,
 )
+
+if TYPE_CHECKING:
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill import DrillResult
 
 NOTIFICATIONS_FILE = "notifications.yaml"
 
@@ -93,6 +96,28 @@ class MailNotifier(Notifier):
             details=details,
             error="; ".join(f"{item['job']}: {item.get('error')}" for item in failed) or None,
             log_tail="\n".join(log_tail) if failed else None,
+        )
+        try:
+            notify(self._config(), maintenance_notification(report, self.host))
+        except SmgrError as exc:
+            return str(exc)
+        return None
+
+    def drill(self, job: BackupJob, result: DrillResult, log_tail: list[str]) -> str | None:
+        """``[FAILED] Maintenance: restore drill <job>`` (or SUCCESS, sent with notify_on_success)."""
+        details: tuple[tuple[str, str], ...] = (
+            ("Job", job.name),
+            ("Archive", os.path.basename(result.archive) if result.archive else "none"),
+            ("Entries checked", str(result.entries)),
+            ("Data restored", format_size(result.bytes)),
+        )
+        report = MaintenanceReport(
+            task=f"restore drill {job.name}",
+            success=result.status == "ok",
+            details=details,
+            duration_seconds=result.duration,
+            error=result.error,
+            log_tail="\n".join(log_tail) if result.status != "ok" else None,
         )
         try:
             notify(self._config(), maintenance_notification(report, self.host))

@@ -283,6 +283,24 @@ def file_changes(files: Mapping[str, DesiredFile]) -> list[FileChange]:
     return changes
 
 
+def check_metrics_file(path: str | None) -> None:
+    """The metrics file's directory must exist and be writable (node_exporter's textfile directory is created by
+    its package, not by us): checked before anything is written, so a typo fails the task, not every run."""
+    if path is None:
+        return
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise SmgrError(
+            f"the directory of {path} does not exist (node_exporter's textfile directory?)", field="metrics_file"
+        )
+    if not os.access(directory, os.W_OK):
+        raise SmgrError(
+            f"{directory} is not writable, so {os.path.basename(path)} cannot be written", field="metrics_file"
+        )
+    if os.path.isdir(path):
+        raise SmgrError(f"{path} is a directory, not a file", field="metrics_file")
+
+
 def plan(
     params: Mapping[str, Any], settings: RunnerSettings, existing: Mapping[str, str], runner: bytes | None
 ) -> Plan:
@@ -307,6 +325,7 @@ def plan(
         if params["logrotate_state"] == "present":
             content = render_logrotate(params["log_dir"], params["logrotate_frequency"], params["logrotate_rotate"])
         files[logrotate_file] = DesiredFile(content, LOGROTATE_MODE)
+    check_metrics_file(settings.metrics_file)
     config_dirs = (os.path.normpath(config_dir), os.path.normpath(os.path.join(config_dir, JOBS_SUBDIR)))
     for path in files:
         # Checked before anything is written: a directory in the way would fail the run halfway.

@@ -22,6 +22,9 @@ from typing import Any, Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     BACKUP_ENTRY_PREFIX,
+    CLEANUP_ENTRY,
+    DRILL_ENTRY,
+    HEALTH_ENTRY,
     JOB_SPEC,
     backup_entry_name,
     validate_job,
@@ -47,8 +50,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan
     desired_jobs,
 )
 
-CLEANUP_ENTRY = "cleanup"
-HEALTH_ENTRY = "health"
 # A backup job's keys that belong to its cron entry, not to its job definition.
 CRON_KEYS = ("schedule", "disabled")
 
@@ -60,6 +61,7 @@ CLEANUP_DEFAULTS: dict[str, Any] = {
     "schedule": "H 3 * * 0",
     "retention": {"keep_days": 30, "keep_min": 3},
 }
+DRILL_DEFAULTS: dict[str, Any] = {"enabled": True, "schedule": "H 5 * * 6"}
 HEALTH_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "schedule": "H 7 * * *",
@@ -224,8 +226,8 @@ def _schedule_jobs(variables: Mapping[str, Any], check: OptionsChecker, problems
     entries = []
     for name in sorted(schedules, key=str):
         where = f"smgr_schedules.{name}"
-        if str(name) in (CLEANUP_ENTRY, HEALTH_ENTRY) or str(name).startswith(BACKUP_ENTRY_PREFIX):
-            problems.append(f"{where}: a name the role uses itself (cleanup, health, backup-*)")
+        if str(name) in (CLEANUP_ENTRY, HEALTH_ENTRY, DRILL_ENTRY) or str(name).startswith(BACKUP_ENTRY_PREFIX):
+            problems.append(f"{where}: a name the role uses itself (cleanup, health, drill, backup-*)")
             continue
         checked = _checked(check, SCHEDULE_JOB_SPEC, _mapping(schedules[name], where, problems), where, problems)
         if checked is None:
@@ -280,6 +282,16 @@ def _cron_jobs(
                 "schedule": health["schedule"],
                 "command": health_command(runner, health),
                 "log": f"{log_dir}/{HEALTH_ENTRY}-cron.log",
+            }
+        )
+    drill = _merged(DRILL_DEFAULTS, _mapping(variables.get("smgr_drill"), "smgr_drill", problems))
+    if drill["enabled"]:
+        entries.append(
+            {
+                "name": DRILL_ENTRY,
+                "schedule": drill["schedule"],
+                "command": f"{runner} drill",
+                "log": f"{log_dir}/{DRILL_ENTRY}-cron.log",
             }
         )
     return entries + schedules

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     PARTIAL_SUFFIX,
@@ -29,6 +29,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     create_archive,
     publish,
     sha256_file,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill import (
+    DrillFailed,
+    DrillResult,
+    drill_archive,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     NGINX_DEFAULT_PATHS,
@@ -55,10 +60,13 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog
     iso,
     utc_now,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import record_run
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import record_drill, record_run
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_in_session, subprocess_env
+
+if TYPE_CHECKING:
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill import DrillResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -124,6 +132,9 @@ class Notifier:
         return None
 
     def health(self, checks: list[tuple[str, bool, str]]) -> str | None:
+        return None
+
+    def drill(self, job: BackupJob, result: DrillResult, log_tail: list[str]) -> str | None:
         return None
 
 
@@ -570,6 +581,55 @@ def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> dict[str, Any
     finally:
         lock.release()
     return report
+
+
+def run_drill(job: BackupJob, ctx: RunContext) -> DrillResult:
+    # Imported here: every backup run starts this program, and only drills need tarfile and threads.
+
+    """Restore the job's newest archive into a scratch directory and check it; record, log and notify the result.
+
+    Holds the job's lock, so retention never removes the archive while it is read; a job whose backup runs is
+    skipped (not recorded)."""
+    result = DrillResult(job=job.name)
+    start, clock = ctx.now(), time.monotonic()
+    result.started = iso(start)
+    lock = JobLock(ctx.settings.lock_dir, job.name)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        result.status, result.error = "skipped", str(exc)
+        ctx.log.warning(job.name, f"{exc}; drill skipped")
+        result.finished = iso(ctx.now())
+        return result
+    try:
+        archives = scan_archives(job.dest, ctx.host, job.name)
+        if not archives:
+            raise DrillFailed(f"no archive of job {job.name} in {job.dest} to restore")
+        result.archive = os.path.join(job.dest, archives[0].name)
+        ctx.log.info(job.name, f"restore drill of {archives[0].name}")
+        result.entries, result.bytes = drill_archive(result.archive, job.dest)
+        result.status = "ok"
+        ctx.log.info(
+            job.name, f"restore drill ok: {result.entries} entries, {human_bytes(result.bytes)} restored and checked"
+        )
+    except (SmgrError, OSError) as exc:
+        result.error = str(exc) if isinstance(exc, SmgrError) else f"{exc.strerror or exc} ({exc.filename or ''})"
+        ctx.log.error(job.name, f"restore drill failed: {result.error}")
+    finally:
+        lock.release()
+        result.duration = round(time.monotonic() - clock, 3)
+        result.finished = iso(ctx.now())
+    try:
+        record_drill(ctx.settings.state_dir, job.name, result.as_dict())
+    except SmgrError as exc:
+        ctx.log.error(job.name, f"cannot write the state file: {exc}")
+    try:
+        error = ctx.notifier.drill(job, result, ctx.log.tail_lines())
+        if error:
+            ctx.log.error(job.name, f"drill notification not sent: {error}")
+    except Exception as exc:
+        ctx.log.error(job.name, f"drill notification failed: {exc}")
+    return result
 
 
 def overall_exit(codes: Sequence[int]) -> int:

@@ -7,6 +7,7 @@
     smgr cleanup [JOB...] [--dry-run]
     smgr restore JOB [ARCHIVE|latest] --to DIR [--force] [--no-checksum]
     smgr restore JOB [ARCHIVE|latest] --list
+    smgr drill [JOB...]
     smgr list [JOB...]
     smgr status [JOB...]
     smgr health [--max-age HOURS] [--min-free 10%|5G] [--no-cron-check] [--no-notify]
@@ -30,20 +31,26 @@ from typing import Any, TextIO
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health import (
     DEFAULT_MAX_AGE_HOURS,
     DEFAULT_MIN_FREE,
+    HealthProblem,
     allowed_age,
     backup_age_problems,
     cron_problems,
+    drill_problems,
     free_space_problems,
+    longest_gap,
     offsite_age_problems,
     parse_threshold,
+    schedule_margin,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     DEFAULT_CONFIG_DIR,
+    DRILL_ENTRY,
     BackupJob,
     backup_entry_name,
     list_job_files,
     load_job,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.metrics import write_metrics
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.notify import MailNotifier
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.restore import contents, find_archive, restore
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import (
@@ -58,6 +65,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run im
     restore_signal_handlers,
     run_backup,
     run_cleanup,
+    run_drill,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import (
     RunLog,
@@ -137,15 +145,27 @@ class Runner:
                 self.stdout.write(line + "\n")
         self.stdout.flush()
 
+    def write_metrics(self, ctx: RunContext) -> None:
+        """Rewrite the metrics file (when configured) from every job's state; a failure is logged, never fatal."""
+        path = self.settings.metrics_file
+        if not path:
+            return
+        try:
+            write_metrics(path, self.jobs([]), self.settings.state_dir, self.host)
+        except (SmgrError, OSError) as exc:
+            ctx.log.error(None, f"cannot write the metrics file {path}: {exc}")
+
     # ----------------------------------------------------------------------- verbs
 
     def backup(self, args: argparse.Namespace) -> int:
         job = self.job(args.job)
         previous = install_signal_handlers()
+        ctx = self.context("backup")
         try:
-            result = run_backup(job, self.context("backup"))
+            result = run_backup(job, ctx)
         finally:
             restore_signal_handlers(previous)
+        self.write_metrics(ctx)
         lines = [f"{job.name}: {result.status}" + (f" - {result.error}" if result.error else "")]
         if result.archive:
             lines.append(f"archive: {result.archive} ({human_bytes(result.size or 0)}, sha256 {result.sha256})")
@@ -158,6 +178,8 @@ class Runner:
         jobs = self.jobs(args.jobs)
         ctx = self.context("cleanup")
         reports = [run_cleanup(job, ctx, args.dry_run) for job in jobs]
+        if not args.dry_run:
+            self.write_metrics(ctx)
         if not args.dry_run:
             error = ctx.notifier.cleanup(reports, ctx.log.tail_lines())
             if error:
@@ -181,6 +203,21 @@ class Runner:
         )
         self.emit({"jobs": reports, "freed_bytes": total, "dry_run": args.dry_run}, lines)
         return overall_exit([report["exit_code"] for report in reports])
+
+    def drill(self, args: argparse.Namespace) -> int:
+        jobs = self.jobs(args.jobs)
+        ctx = self.context("drill")
+        results = [run_drill(job, ctx) for job in jobs]
+        self.write_metrics(ctx)
+        lines = [
+            f"{result.job}: {result.status}"
+            + (f", {result.entries} entries, {human_bytes(result.bytes)} checked" if result.status == "ok" else "")
+            + (f" - {result.error}" if result.error else "")
+            for result in results
+        ]
+        self.emit({"jobs": [result.as_dict() for result in results]}, lines)
+        codes = [{"ok": EXIT_OK, "skipped": EXIT_LOCKED}.get(result.status, EXIT_FAILED) for result in results]
+        return overall_exit(codes)
 
     def restore(self, args: argparse.Namespace) -> int:
         job = self.job(args.job)
@@ -233,27 +270,43 @@ class Runner:
         self.emit({"jobs": data}, lines)
         return EXIT_OK
 
-    def age_limits(self, jobs: list[BackupJob], default: timedelta, now: datetime) -> dict[str, timedelta]:
-        """Each job's allowed backup age: its max_age_hours, else from its cron entry, else ``default``."""
-        entries = {entry.name: entry for entry in scheduled_entries(self.settings.cron_file)}
-        limits = {}
-        for job in jobs:
-            entry = entries.get(backup_entry_name(job.name))
-            expression = entry.expression if entry is not None and not entry.disabled else None
-            limits[job.name] = allowed_age(job, expression, default, now)
-        return limits
+    def scheduled_expressions(self) -> dict[str, str]:
+        """The cron expression of each enabled managed entry, by entry name."""
+        entries = scheduled_entries(self.settings.cron_file)
+        return {entry.name: entry.expression for entry in entries if not entry.disabled}
+
+    def drill_checks(
+        self, jobs: list[BackupJob], expressions: dict[str, str], now: datetime
+    ) -> tuple[list[HealthProblem], list[tuple[str, bool, str]]]:
+        """Problems and the check row of restore drills, when drills are scheduled (none otherwise)."""
+        gap = longest_gap(expressions[DRILL_ENTRY], now) if DRILL_ENTRY in expressions else None
+        if gap is None:
+            return [], []
+        limit = gap + schedule_margin(gap)
+        problems, undrilled = drill_problems(jobs, self.settings.state_dir, limit, now)
+        detail = "; ".join(f"{p.job}: {p.message}" for p in problems) or (
+            f"every drill passed within {limit.total_seconds() / 3600:g} hours"
+        )
+        if undrilled:
+            detail += f" (not drilled yet: {', '.join(undrilled)})"
+        return problems, [("Restore drills", not problems, detail)]
 
     def health(self, args: argparse.Namespace) -> int:
         threshold = parse_threshold(args.min_free)
         jobs = self.jobs([])
         now = utc_now()
         ctx = self.context("health")
-        limits = self.age_limits(jobs, timedelta(hours=args.max_age), now)
+        expressions = self.scheduled_expressions()
+        default = timedelta(hours=args.max_age)
+        limits = {
+            job.name: allowed_age(job, expressions.get(backup_entry_name(job.name)), default, now) for job in jobs
+        }
+        drills, drill_rows = self.drill_checks(jobs, expressions, now)
         age = backup_age_problems(jobs, self.settings.state_dir, limits, now)
         offsite = offsite_age_problems(jobs, self.settings.state_dir, limits, now)
         space = free_space_problems(jobs, threshold)
         cron = [] if args.no_cron_check else cron_problems()
-        problems = age + offsite + space + cron
+        problems = age + offsite + drills + space + cron
         checks = [
             (
                 "Last successful backup",
@@ -269,6 +322,7 @@ class Runner:
                     "; ".join(f"{p.job}: {p.message}" for p in offsite) or "every copy within its job's limit",
                 )
             )
+        checks += drill_rows
         checks.append(("Free space", not space, "; ".join(p.message for p in space) or f"above {threshold.describe()}"))
         if not args.no_cron_check:
             checks.append(("Cron daemon", not cron, "; ".join(p.message for p in cron) or "running"))
@@ -303,6 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup = verbs.add_parser("cleanup", parents=[common], help="apply retention (all jobs by default)")
     cleanup.add_argument("jobs", nargs="*")
     cleanup.add_argument("--dry-run", action="store_true", help="only report what would be removed")
+    drill = verbs.add_parser(
+        "drill", parents=[common], help="restore the newest archive of each job (all by default) and check it"
+    )
+    drill.add_argument("jobs", nargs="*")
     restore_ = verbs.add_parser("restore", parents=[common], help="extract an archive (checksum checked first)")
     restore_.add_argument("job")
     restore_.add_argument("archive", nargs="?", default="latest", help="latest (default), a name in dest, or a path")
@@ -337,6 +395,7 @@ VERBS = {
     "backup": Runner.backup,
     "cleanup": Runner.cleanup,
     "restore": Runner.restore,
+    "drill": Runner.drill,
     "list": Runner.list_archives,
     "status": Runner.status,
     "health": Runner.health,

@@ -36,7 +36,7 @@ def test_types_are_converted_as_the_module_converts_them(server_profile):
     build, _error = server_profile
     profile = build(VARIABLES)
     assert profile["backup_jobs"][0]["verify"] is True
-    assert [entry["name"] for entry in profile["cron_jobs"]] == ["backup-web", "cleanup", "health"]
+    assert [entry["name"] for entry in profile["cron_jobs"]] == ["backup-web", "cleanup", "health", "drill"]
 
 
 def test_problems_fail_the_filter_naming_each(server_profile):

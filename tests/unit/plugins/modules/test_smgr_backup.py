@@ -385,3 +385,12 @@ def test_info_unknown_job(base, data):
 def test_info_without_anything(base):
     info = run(smgr_backup_info, {"config_dir": base["config_dir"]})
     assert info["jobs"] == []
+
+
+@pytest.mark.parametrize("where", ["missing-dir/smgr.prom", "a-directory.prom"])
+def test_an_unwritable_metrics_file_fails_before_anything_is_written(base, data, tmp_path, where):
+    (tmp_path / "a-directory.prom").mkdir()
+    args = dict(base, name="site", type="paths", paths=[str(data)], metrics_file=str(tmp_path / where))
+    result = fail(smgr_backup, args)
+    assert result["msg"].startswith("metrics_file: ")
+    assert not os.path.exists(base["config_dir"])

@@ -14,6 +14,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import MAX_SCHEDULED_JOB_NAME
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profile import (
     CLEANUP_DEFAULTS,
+    DRILL_DEFAULTS,
     HEALTH_DEFAULTS,
     ProfileError,
     build_profile,
@@ -71,7 +72,7 @@ def test_every_cron_entry_of_the_profile_with_its_command():
         check,
     )
     entries = {entry["name"]: entry for entry in profile.cron_jobs}
-    assert list(entries) == ["backup-app", "backup-web", "cleanup", "health", "report"]
+    assert list(entries) == ["backup-app", "backup-web", "cleanup", "health", "drill", "report"]
     assert entries["backup-web"] == {
         "name": "backup-web",
         "schedule": "H H(1-4) * * *",
@@ -82,6 +83,12 @@ def test_every_cron_entry_of_the_profile_with_its_command():
     }
     assert entries["backup-app"]["disabled"] is True
     assert entries["cleanup"]["command"] == "/opt/server-manager/bin/smgr cleanup"
+    assert entries["drill"] == {
+        "name": "drill",
+        "schedule": "H 5 * * 6",
+        "command": "/opt/server-manager/bin/smgr drill",
+        "log": "/opt/server-manager/logs/drill-cron.log",
+    }
     assert entries["health"]["command"] == "/opt/server-manager/bin/smgr health --max-age 26 --min-free 10%"
     assert entries["report"] == {
         "name": "report",
@@ -128,7 +135,8 @@ def test_partial_cleanup_and_health_keep_the_other_defaults():
 
 
 def test_disabled_cleanup_and_health_have_no_entry():
-    profile = build_profile(variables(smgr_cleanup={"enabled": False}, smgr_health={"enabled": False}), check)
+    disabled = {"enabled": False}
+    profile = build_profile(variables(smgr_cleanup=disabled, smgr_health=disabled, smgr_drill=disabled), check)
     assert profile.cron_jobs == []
 
 
@@ -194,6 +202,8 @@ def test_comma_separated_paths_are_split_too():
         ({"smgr_backups": {"../x": {"type": "nginx"}}}, "smgr_backups.../x: invalid job name"),
         ({"smgr_schedules": {"cleanup": {"schedule": "hourly", "command": "true"}}}, "a name the role uses itself"),
         ({"smgr_schedules": {"backup-x": {"schedule": "hourly", "command": "true"}}}, "a name the role uses itself"),
+        ({"smgr_schedules": {"drill": {"schedule": "hourly", "command": "true"}}}, "a name the role uses itself"),
+        ({"smgr_drill": {"schedule": "0 0 31 2 *"}}, "job 'drill': schedule"),
         ({"smgr_cron_file": "/etc/cron.d/smgr.conf"}, "smgr_cron_file"),
         ({"smgr_log_dir": "logs"}, "not an absolute path: smgr_log_dir"),
         ({"smgr_backups": ["nginx"]}, "smgr_backups: must be a mapping"),
@@ -222,6 +232,7 @@ def test_the_python_defaults_are_the_roles_defaults_and_documented_defaults():
     specs = yaml.safe_load((ROOT / "roles/smgr/meta/argument_specs.yml").read_text())["argument_specs"]["main"]
     assert defaults["smgr_cleanup"] == CLEANUP_DEFAULTS == specs["options"]["smgr_cleanup"]["default"]
     assert defaults["smgr_health"] == HEALTH_DEFAULTS == specs["options"]["smgr_health"]["default"]
+    assert defaults["smgr_drill"] == DRILL_DEFAULTS == specs["options"]["smgr_drill"]["default"]
 
 
 def test_secrets_are_checked_but_never_part_of_the_profile():
