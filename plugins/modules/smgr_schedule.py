@@ -162,10 +162,11 @@ options:
     default: /opt/server-manager/logs/schedule-audit.log
   migrate_tui:
     description:
-      - Remove the old Server Manager TUI's entries from O(migrate_tui_user)'s crontab, so a host converted to this
-        collection does not run every backup twice. An entry is a C(# server-manager:) comment (with the schedule's name) and
-        the cron line after it that runs one of the TUI's scripts (C(.../server-manager/scripts/automated-backup.sh ...),
-        C(cleanup-backups.sh)); the TUI's header comments go with them. Every other line stays byte for byte.
+      - Remove the old Server Manager TUI's entries from O(migrate_tui_user)'s crontab, so a host converted to
+        this collection does not run every backup twice. An entry is a C(# server-manager:) comment (with the
+        schedule's name) and the cron line after it that runs one of the TUI's scripts
+        (C(.../server-manager/scripts/automated-backup.sh ...), C(cleanup-backups.sh)); the TUI's header comments
+        go with them. Every other line stays byte for byte.
       - The crontab is copied to O(backup_dir) first (with O(backup) > 0); RV(migrated) lists each entry removed.
     type: bool
     default: false
