@@ -1,7 +1,8 @@
 # Copyright (c) 2026, smgr.server_manager contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""B4-B7: ``smgr backup`` of a mixed tree against tar+zstd (the limit), tar -czf and borg; peak memory.
+"""B4-B7, B9: ``smgr backup`` of a mixed tree against tar+zstd (the limit), tar -czf and borg; peak memory;
+``smgr drill`` of the archive against plain extraction.
 
 Ours is the real runner artifact (the zipapp ``smgr_backup`` installs) under a temporary prefix, run as a
 subprocess exactly as cron runs it. Every archive, ours and the baselines', is fsynced before its clock
@@ -71,7 +72,17 @@ class BackupBench:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         os.sync()  # the freed blocks are discarded now, not during the next timed run's fsync
 
+    def smgr_drill(self, job: str) -> float:
+        """One ``smgr --json drill JOB``; it must pass."""
+        return timed([str(self.prefix.bin), "--json", "drill", job])
+
     # ----------------------------------------------------------------- baselines
+
+    def tar_extract(self, archive: Path) -> float:
+        """Plain extraction of the same archive into a fresh directory, then its removal (as a drill ends)."""
+        target = self.out / "extracted"
+        target.mkdir()
+        return timed(["bash", "-c", f"tar -I zstd -xf {archive} -C {target} && rm -rf {target}"])
 
     def tar_zstd(self, tree: Path) -> float:
         """The practical limit: GNU tar into zstd -3 with all cores, then sync the file."""
@@ -195,6 +206,31 @@ def run_backup_rows(work: Path, settings: Settings) -> list[Row]:
             "report",
             None,
             [f"borg repository {mib(bench.borg_size)}"],
+        )
+    )
+
+    log(f"B9: smgr drill and tar -I zstd -xf of the same archive, best of {settings.backup_repeats}")
+    bench.smgr_backup(verified)
+    archive = bench.prefix.archives(verified)[-1]
+    archive_size = archive.stat().st_size
+    ours_drill, plain_extract = best_of(
+        settings.backup_repeats, lambda: bench.smgr_drill(verified), lambda: bench.tar_extract(archive)
+    )
+    bench.clear_archives()
+    ratio = ours_drill / plain_extract
+    rows.append(
+        Row(
+            "B9",
+            f"`smgr drill` of the {mib(archive_size)} archive of the {label} tree",
+            seconds(ours_drill),
+            f"tar -I zstd -xf + rm -rf: {seconds(plain_extract)}",
+            f"{ratio:.2f} x time",
+            "≤ 1.3",
+            ratio <= 1.3,
+            [
+                f"archive {mib(archive_size)}; both restore into a fresh directory and remove it (a drill always "
+                "removes its scratch directory); ours also checks the SHA-256 sidecar and every entry"
+            ],
         )
     )
 

@@ -53,6 +53,7 @@ SECTIONS: list[Section] = [
         ("B5", "smgr backup, verify on", "≤ 1.4"),
         ("B6", "smgr backup vs tar -czf", "≥ 5x faster"),
         ("B6b", "smgr backup vs borg", "report"),
+        ("B9", "smgr drill", "≤ 1.3"),
         ("B7", "peak memory, small tree", "≤ 64 MiB"),
         ("B7", "peak memory, large tree", "≤ 64 MiB"),
     ]),
