@@ -47,8 +47,10 @@ CRON_PID_FILE = "/run/crond.pid"
 JOBS = 40
 SECOND_ENTRIES = 10
 HOSTILE_ENTRIES = 10
+# One line per invocation: its result, or the warning of a run skipped because the other entry's run held the lock.
 RESULT_RE = re.compile(
-    r"smgr\[(\d+)\] (?:INFO|ERROR) backup (job\d\d): (?:job '\w+': )?(backup ok in|backup \w+ \(exit|already running)"
+    r"smgr\[(\d+)\] (?:INFO|WARNING|ERROR) backup (job\d\d): (?:job '\w+': )?"
+    r"(backup ok in|backup \w+ \(exit|already running)"
 )
 
 
