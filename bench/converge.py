@@ -41,6 +41,7 @@ def _inventory(directory: Path, prefixes: Path, hosts: int, runner: Path) -> Pat
         host_vars[name] = {
             "smgr_prefix": str(prefix),
             "smgr_install_packages": False,
+            "smgr_migrate_tui": False,  # every "host" is this machine, whose root crontab is not the TUI's
             "ansible_become": False,
             "vault_smgr_smtp_password": "bench-password",
             "bench_runner_file": str(runner),

@@ -135,6 +135,8 @@ log "listening on 127.0.0.1:$SMTP_PORT (PID $smtp_pid); CA certificate $SMTP_DIR
 # On a real fleet none of this is needed (see docs/quickstart.md).
 smgr_prefix: "$PREFIX"
 smgr_install_packages: false
+# Everything stays under the prefix: root's crontab on this machine is not the old TUI's host.
+smgr_migrate_tui: false
 ansible_become: false
 # The demo's Python has PyYAML and croniter; the runner's #! line points at it too.
 ansible_python_interpreter: "$PYTHON"
@@ -178,6 +180,9 @@ fi
 # --- 4. A backup now -------------------------------------------------------------------------------
 step "Back up every job now (ansible-playbook smgr.server_manager.backup_now)"
 playbook backup_now
+
+step "Restore drill: the newest archive of every job restored and checked (smgr drill)"
+"$PREFIX/opt/server-manager/bin/smgr" drill
 
 # --- 5. A test notification ------------------------------------------------------------------------
 step "Send a test notification (ansible-playbook smgr.server_manager.notify_test)"
