@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -367,7 +368,12 @@ def test_info_lists_archives_and_last_result(base, data):
     assert archive["name"].startswith("web1+site-") and archive["size"] == os.path.getsize(archive["path"])
     assert len(archive["sha256"]) == 64 and archive["time"].endswith("Z")
     assert job["last_run"]["status"] == "ok" and job["last_success"]["archive"] == archive["path"]
+    assert job["last_drill"] is None and job["consecutive_skips"] == 0
     assert info["settings"]["archive_host"] == "web1"
+    runner = [base["runner_path"], "--config-dir", base["config_dir"], "--json", "drill", "site"]
+    assert subprocess.run(runner, capture_output=True, check=False).returncode == 0
+    drilled = run(smgr_backup_info, {"config_dir": base["config_dir"]})["jobs"][0]
+    assert (drilled["last_drill"]["status"], drilled["last_drill"]["archive"]) == ("ok", archive["path"])
     verified = run(smgr_backup_info, {"config_dir": base["config_dir"], "name": ["site"], "verify_checksums": True})
     assert verified["jobs"][0]["archives"][0]["checksum_ok"] is True
     with open(archive["path"], "ab") as handle:
