@@ -107,14 +107,15 @@ _LOCKED = (
     rf"flock -n (?P<lock>{_WORD}) -c (?P<cmd>{_WORD})"
 )
 _LOG = rf" >> (?P<log>{_WORD}) 2>&1"
-# The log is first created in a subshell with umask 027 (mode 0640: logs may hold what a job prints), then
-# appended to; the job itself keeps cron's umask. Lines written before 0.2.0 lack that prefix and still parse.
+# A logged entry runs in a subshell that opens its log with umask 027 (mode 0640: logs may hold what a job
+# prints), then gives the job cron's umask back. Lines written before 0.2.0 (log opened by a plain redirection)
+# still parse.
 LOG_FILE_UMASK = "027"
-_LOG_CREATE = rf"\(umask {LOG_FILE_UMASK}; : >> (?P<log0>{_WORD})\); "
+_LOG_OPEN = rf'\(o=\$\(umask\); umask {LOG_FILE_UMASK}; exec >> (?P<log>{_WORD}) 2>&1; umask "\$o"; '
 _SHAPES = (
     (True, False, re.compile(_LOCKED)),
-    (True, True, re.compile(rf"{_LOG_CREATE}\{{ {_LOCKED}; \}}{_LOG}")),
-    (False, True, re.compile(rf"{_LOG_CREATE}eval (?P<cmd>{_WORD}){_LOG}")),
+    (True, True, re.compile(rf"{_LOG_OPEN}{_LOCKED}\)")),
+    (False, True, re.compile(rf"{_LOG_OPEN}eval (?P<cmd>{_WORD})\)")),
     (True, True, re.compile(rf"\{{ {_LOCKED}; \}}{_LOG}")),
     (False, True, re.compile(rf"eval (?P<cmd>{_WORD}){_LOG}")),
     (False, False, re.compile(rf"eval (?P<cmd>{_WORD})")),
@@ -398,12 +399,12 @@ def render_command(job: CronJob, lock_dir: str = DEFAULT_LOCK_DIR) -> str:
             f"mkdir -p -m 0700 {directory} && test -O {directory} && test ! -h {directory} && "
             f"flock -n {_shell_word(lock_path(job, lock_dir))} -c {command}"
         )
-        shell_text = f"{{ {locked}; }}" if job.log is not None else locked
+        shell_text = locked
     else:
         shell_text = f"eval {command}"
     if job.log is not None:
         log = _shell_word(job.log)
-        shell_text = f"(umask {LOG_FILE_UMASK}; : >> {log}); {shell_text} >> {log} 2>&1"
+        shell_text = f'(o=$(umask); umask {LOG_FILE_UMASK}; exec >> {log} 2>&1; umask "$o"; {shell_text})'
     return _cron_escape(shell_text)
 
 
@@ -506,8 +507,6 @@ def parse_command(command_part: str) -> tuple[str, bool, str | None] | None:
         return None
     for prevent_overlap, has_log, pattern in _SHAPES:
         match = pattern.fullmatch(shell_text)
-        if match and "log0" in match.groupdict() and match.group("log0") != match.group("log"):
-            continue
         if match:
             log = _unquote_word(match.group("log")) if has_log else None
             return _unquote_word(match.group("cmd")), prevent_overlap, log

@@ -69,14 +69,14 @@ RENDER_TABLE = [
     ),
     pytest.param(
         job(command="a | b && c", log="/var/log/x.log", prevent_overlap=False),
-        "(umask 027; : >> '/var/log/x.log'); eval 'a | b && c' >> '/var/log/x.log' 2>&1",
+        "(o=$(umask); umask 027; exec >> '/var/log/x.log' 2>&1; umask \"$o\"; eval 'a | b && c')",
         id="log",
     ),
     pytest.param(
         job(command="a; b", log="/var/log/x.log"),
-        "(umask 027; : >> '/var/log/x.log'); "
-        "{ mkdir -p -m 0700 '/run/lock/smgr' && test -O '/run/lock/smgr' && test ! -h '/run/lock/smgr' && "
-        "flock -n '/run/lock/smgr/nginx.lock' -c 'a; b'; } >> '/var/log/x.log' 2>&1",
+        "(o=$(umask); umask 027; exec >> '/var/log/x.log' 2>&1; umask \"$o\"; "
+        "mkdir -p -m 0700 '/run/lock/smgr' && test -O '/run/lock/smgr' && test ! -h '/run/lock/smgr' && "
+        "flock -n '/run/lock/smgr/nginx.lock' -c 'a; b')",
         id="locked-log",
     ),
     pytest.param(job(command="date +%F", prevent_overlap=False), "eval 'date +\\%F'", id="percent"),
@@ -94,8 +94,8 @@ RENDER_TABLE = [
     ),
     pytest.param(
         job(command="true", log="/var/log/it's $(reboot) %p.log", prevent_overlap=False),
-        "(umask 027; : >> '/var/log/it'\\''s $(reboot) \\%p.log'); "
-        "eval 'true' >> '/var/log/it'\\''s $(reboot) \\%p.log' 2>&1",
+        "(o=$(umask); umask 027; exec >> '/var/log/it'\\''s $(reboot) \\%p.log' 2>&1; umask \"$o\"; "
+        "eval 'true')",
         id="hostile-log-path",
     ),
     pytest.param(
@@ -125,8 +125,8 @@ def test_lines_written_before_the_log_mode_still_parse(old_shape):
     assert command in ("a | b", "a; b") and log == "/var/log/x.log"
 
 
-def test_a_log_created_for_another_file_is_not_ours():
-    text = "(umask 027; : >> '/var/log/other.log'); eval 'true' >> '/var/log/x.log' 2>&1"
+def test_a_log_opened_another_way_is_not_ours():
+    text = "(o=$(umask); umask 022; exec >> '/var/log/x.log' 2>&1; umask \"$o\"; eval 'true')"
     assert parse_command(text) is None
 
 
@@ -640,8 +640,7 @@ def test_cron_never_sees_an_unescaped_percent_or_a_double_backslash(cron_job, de
     rendered = render_command(cron_job)
     assert "\\\\" not in rendered
     handed = cron_hands_to_shell(rendered, debian)
-    # The log path is written twice: created with umask 027, then appended to.
-    assert handed.count("%") == cron_job.command.count("%") + 2 * (cron_job.log or "").count("%")
+    assert handed.count("%") == cron_job.command.count("%") + (cron_job.log or "").count("%")
     assert handed == cron_hands_to_shell(rendered, not debian)
 
 
