@@ -31,7 +31,7 @@ def log(message: str) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    """Input sizes: the issue's in a full run, small ones with BENCH_QUICK=1 (smoke mode)."""
+    """Input sizes: the targets' sizes in a full run, small ones with BENCH_QUICK=1 (smoke mode)."""
 
     quick: bool
     tree_bytes: int  # B4-B6 and the large B7 tree
