@@ -94,8 +94,7 @@ RENDER_TABLE = [
     ),
     pytest.param(
         job(command="true", log="/var/log/it's $(reboot) %p.log", prevent_overlap=False),
-        "(o=$(umask); umask 027; exec >> '/var/log/it'\\''s $(reboot) \\%p.log' 2>&1; umask \"$o\"; "
-        "eval 'true')",
+        "(o=$(umask); umask 027; exec >> '/var/log/it'\\''s $(reboot) \\%p.log' 2>&1; umask \"$o\"; eval 'true')",
         id="hostile-log-path",
     ),
     pytest.param(
