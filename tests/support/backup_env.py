@@ -60,6 +60,26 @@ class Prefix:
         )
         (self.config / "runner.yaml").write_bytes(render_settings(self.settings))
 
+    def configure_mail(self, port: int, **prefs: Any) -> None:
+        """notifications.yaml for a plain SMTP server on 127.0.0.1:``port`` (``prefs``: notify_on_success, ...)."""
+        from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import (
+            NotifyConfig,
+            render_config,
+        )
+
+        config = NotifyConfig(
+            enabled=True,
+            smtp_server="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            from_email="smgr@example.org",
+            to_emails=("ops@example.org",),
+            **prefs,
+        )
+        path = self.config / "notifications.yaml"
+        path.write_text(render_config(config))
+        path.chmod(0o600)
+
     def update_settings(self, **changes: Any) -> None:
         """Rewrite runner.yaml with ``changes`` (``cron_file=...``, ``metrics_file=...``)."""
         self.settings = dataclasses.replace(self.settings, **changes)

@@ -635,6 +635,18 @@ def publish(partial_path: str, final_path: str, digest: str) -> None:
 # --------------------------------------------------------------------------- restore
 
 
+def tar_extract_command(target_dir: str) -> list[str]:
+    """GNU tar reading an archive on stdin into ``target_dir``, modes, owners (as root), xattrs and ACLs kept."""
+    return [
+        "tar",
+        "--extract",
+        "--file=-",
+        "--preserve-permissions",
+        *TAR_ATTRIBUTE_OPTIONS,
+        f"--directory={target_dir}",
+    ]
+
+
 def extract_archive(path: str, target_dir: str, compression: str | None = None) -> list[str]:
     """Extract into ``target_dir`` keeping modes, owners (as root), xattrs, ACLs, links and mtimes; returns warnings."""
     compression = compression or compression_of(path)
@@ -648,14 +660,7 @@ def extract_archive(path: str, target_dir: str, compression: str | None = None) 
             env=env,
         )
         tar = subprocess.Popen(
-            [
-                "tar",
-                "--extract",
-                "--file=-",
-                "--preserve-permissions",
-                *TAR_ATTRIBUTE_OPTIONS,
-                f"--directory={target_dir}",
-            ],
+            tar_extract_command(target_dir),
             stdin=decompressor.stdout,
             stdout=subprocess.DEVNULL,
             stderr=tar_err,

@@ -27,10 +27,10 @@ from typing import IO, Any
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     CHUNK,
     STDERR_TAIL,
-    TAR_ATTRIBUTE_OPTIONS,
     compression_of,
     decompressor_command,
     read_sidecar,
+    tar_extract_command,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env, tail_lines
@@ -133,14 +133,7 @@ def restore_and_list(path: str, scratch: str) -> tuple[list[Member], str]:
             env=env,
         )
         tar = subprocess.Popen(
-            [
-                "tar",
-                "--extract",
-                "--file=-",
-                "--preserve-permissions",
-                *TAR_ATTRIBUTE_OPTIONS,
-                f"--directory={scratch}",
-            ],
+            tar_extract_command(scratch),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=tar_err,

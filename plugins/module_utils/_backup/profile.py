@@ -264,36 +264,24 @@ def _cron_jobs(
         }
         for job in backup_jobs
     ]
+    # The runner's other verbs: (entry, settings with their defaults, command).
     cleanup = _merged(CLEANUP_DEFAULTS, _mapping(variables.get("smgr_cleanup"), "smgr_cleanup", []))
-    if cleanup["enabled"]:
-        entries.append(
-            {
-                "name": CLEANUP_ENTRY,
-                "schedule": cleanup["schedule"],
-                "command": f"{runner} cleanup",
-                "log": f"{log_dir}/{CLEANUP_ENTRY}-cron.log",
-            }
-        )
     health = _merged(HEALTH_DEFAULTS, _mapping(variables.get("smgr_health"), "smgr_health", problems))
-    if health["enabled"]:
-        entries.append(
-            {
-                "name": HEALTH_ENTRY,
-                "schedule": health["schedule"],
-                "command": health_command(runner, health),
-                "log": f"{log_dir}/{HEALTH_ENTRY}-cron.log",
-            }
-        )
     drill = _merged(DRILL_DEFAULTS, _mapping(variables.get("smgr_drill"), "smgr_drill", problems))
-    if drill["enabled"]:
-        entries.append(
-            {
-                "name": DRILL_ENTRY,
-                "schedule": drill["schedule"],
-                "command": f"{runner} drill",
-                "log": f"{log_dir}/{DRILL_ENTRY}-cron.log",
-            }
-        )
+    for name, settings, command in (
+        (CLEANUP_ENTRY, cleanup, f"{runner} cleanup"),
+        (HEALTH_ENTRY, health, health_command(runner, health)),
+        (DRILL_ENTRY, drill, f"{runner} drill"),
+    ):
+        if settings["enabled"]:
+            entries.append(
+                {
+                    "name": name,
+                    "schedule": settings["schedule"],
+                    "command": command,
+                    "log": f"{log_dir}/{name}-cron.log",
+                }
+            )
     return entries + schedules
 
 

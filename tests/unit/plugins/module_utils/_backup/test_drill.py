@@ -99,19 +99,9 @@ def test_compare_names_every_kind_of_difference(tmp_path):
 
 
 def test_smgr_drill_records_mails_and_health_reports_a_failed_drill(tmp_path, smtp_server):
-    from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, render_config
-
     server = smtp_server("plain")
     prefix = Prefix(tmp_path / "host")
-    config = NotifyConfig(
-        enabled=True,
-        smtp_server="127.0.0.1",
-        smtp_port=server.port,
-        smtp_security="none",
-        from_email="smgr@example.org",
-        to_emails=("ops@example.org",),
-    )
-    (prefix.config / "notifications.yaml").write_text(render_config(config))
+    prefix.configure_mail(server.port)
     data = tmp_path / "data"
     data.mkdir()
     (data / "f.txt").write_text("payload\n")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, render_config
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import SmtpServer
 
@@ -19,18 +18,7 @@ def smtp():
 
 
 def configure_mail(prefix: Prefix, server: SmtpServer, **prefs) -> None:
-    config = NotifyConfig(
-        enabled=True,
-        smtp_server="127.0.0.1",
-        smtp_port=server.port,
-        smtp_security="none",
-        from_email="smgr@example.org",
-        to_emails=("ops@example.org",),
-        **prefs,
-    )
-    path = prefix.config / "notifications.yaml"
-    path.write_text(render_config(config))
-    path.chmod(0o600)
+    prefix.configure_mail(server.port, **prefs)
 
 
 def bodies(server: SmtpServer) -> list:

@@ -193,22 +193,13 @@ def test_cleanup_skips_a_running_job_with_exit_3(prefix, data):
 
 
 def test_health_ok_and_problems_with_notification(prefix, data, tmp_path):
-    from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, render_config
 
     prefix.add_job(name="app", type="paths", paths=[str(data)])
     prefix.run("backup", "app", check=0)
     ok = prefix.run_json("health", "--no-cron-check", "--min-free", "1", check=0)
     assert ok == {"ok": True, "problems": []}
     with SmtpServer("plain") as server:
-        config = NotifyConfig(
-            enabled=True,
-            smtp_server="127.0.0.1",
-            smtp_port=server.port,
-            smtp_security="none",
-            from_email="smgr@example.org",
-            to_emails=("ops@example.org",),
-        )
-        (prefix.config / "notifications.yaml").write_text(render_config(config))
+        prefix.configure_mail(server.port)
         old = (datetime.now(timezone.utc) - timedelta(hours=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
         record_run(prefix.settings.state_dir, "app", {"status": "ok", "finished": old})
         bad = prefix.run_json("health", "--no-cron-check", "--min-free", "99.9%", check=1)
