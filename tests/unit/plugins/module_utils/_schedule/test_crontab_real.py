@@ -234,13 +234,8 @@ def test_crontab_accepts_every_rendered_block(throwaway_user_module, jobs):
 
 @pytest.fixture(scope="module")
 def throwaway_user_module():
-    name = f"smgrt{uuid.uuid4().hex[:10]}"
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
-    try:
+    with cron_model.throwaway_user() as name:
         yield name
-    finally:
-        subprocess.run(["crontab", "-r", "-u", name], capture_output=True, check=False)
-        subprocess.run(["userdel", name], check=True)
 
 
 # --- Debian's cron daemon -------------------------------------------------------------------------
