@@ -14,9 +14,9 @@ while a new collection version (changed sources) updates the file.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 
@@ -50,6 +50,28 @@ def module_source(name: str) -> str:
     return source
 
 
+# An import statement of a module_utils module, also an indented (lazy) one, with its names in parentheses
+# or not. A regular expression, not the ast module: smgr_backup builds the runner on every run, and parsing its
+# two dozen sources took about as long as the rest of the module (docs/performance.md); a unit test holds the
+# two readings equal for every module_utils file.
+_FROM_IMPORT_RE = re.compile(
+    r"^[ \t]*from[ \t]+" + re.escape(PACKAGE) + r"(?P<inner>(?:\.\w+)*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n]+)",
+    re.MULTILINE,
+)
+_IMPORT_RE = re.compile(r"^[ \t]*import[ \t]+" + re.escape(PACKAGE) + r"\.(?P<module>[\w.]+)", re.MULTILINE)
+
+
+def _imported_names(text: str) -> list[str]:
+    """``a, b as c`` or ``(a,\n b,\n)`` -> ``["a", "b"]`` (comments dropped)."""
+    names = []
+    for line in text.strip("()").splitlines():
+        for item in line.split("#", 1)[0].split(","):
+            name = item.split(" as ", 1)[0].strip()
+            if name:
+                names.append(name)
+    return names
+
+
 def package_imports(source: str) -> list[str]:
     """Dotted names (``_pkg.module``) of the module_utils modules that ``source`` imports, anywhere in the file.
 
@@ -58,20 +80,16 @@ def package_imports(source: str) -> list[str]:
     so every such import is a module.
     """
     found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == PACKAGE:
-                found.update(alias.name for alias in node.names)
-            elif node.module.startswith(PACKAGE + "."):
-                inner = node.module[len(PACKAGE) + 1 :]
-                if "." in inner:
-                    found.add(inner)
-                else:
-                    found.update(f"{inner}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith(PACKAGE + "."):
-                    found.add(alias.name[len(PACKAGE) + 1 :])
+    for match in _FROM_IMPORT_RE.finditer(source):
+        inner = match.group("inner")[1:]
+        names = _imported_names(match.group("names"))
+        if not inner:
+            found.update(names)
+        elif "." in inner:
+            found.add(inner)
+        else:
+            found.update(f"{inner}.{name}" for name in names)
+    found.update(match.group("module") for match in _IMPORT_RE.finditer(source))
     return sorted(found)
 
 

@@ -1,0 +1,64 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_runner.build: the import scan that decides which sources go into the runner."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import PACKAGE, package_imports
+
+MODULE_UTILS = Path(__file__).resolve().parents[5] / "plugins" / "module_utils"
+# The builder itself holds the runner's entry script as text (an import line in a string) and is never part
+# of the runner: every other file is scanned.
+BUILDER = MODULE_UTILS / "_runner" / "build.py"
+SOURCES = sorted(path for path in MODULE_UTILS.rglob("*.py") if path != BUILDER)
+
+
+def imports_by_ast(source: str) -> list[str]:
+    """The reference reading: Python's own parser."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PACKAGE):
+            inner = node.module[len(PACKAGE) + 1 :]
+            if not inner:
+                found.update(alias.name for alias in node.names)
+            elif "." in inner:
+                found.add(inner)
+            else:
+                found.update(f"{inner}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name[len(PACKAGE) + 1 :] for a in node.names if a.name.startswith(PACKAGE + "."))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(MODULE_UTILS.rglob("*.py")), ids=lambda path: str(path.relative_to(MODULE_UTILS))
+)
+def test_the_fast_scan_reads_every_module_utils_file_as_python_does(path):
+    source = path.read_text()
+    assert package_imports(source) == imports_by_ast(source)
+
+
+def test_every_file_is_scanned_and_the_builder_is_not_in_the_runner():
+    from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import collect_sources
+
+    assert len(SOURCES) > 20
+    assert "_runner.build" not in collect_sources()
+
+
+def test_lazy_parenthesized_and_aliased_imports_are_found():
+    source = f"""
+def later():
+    from {PACKAGE}._backup.drill import (
+        DrillFailed,  # a comment
+        drill_archive,
+    )
+    from {PACKAGE}._notify import cli as notify_cli, mail
+import {PACKAGE}._common.errors
+"""
+    assert package_imports(source) == ["_backup.drill", "_common.errors", "_notify.cli", "_notify.mail"]
