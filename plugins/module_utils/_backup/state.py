@@ -1,12 +1,20 @@
 # Copyright (c) 2026, smgr.server_manager contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Per-job state: ``<state_dir>/<job>.json`` with the last run and the last success, written atomically."""
+"""Per-job state: ``<state_dir>/<job>.json`` with the last run and the last success, written atomically.
+
+Every update reads, changes and replaces the file under an exclusive lock of its own (``.<job>.json.lock``): a
+run that is skipped because another holds the job's lock records its skip while that run records its result,
+and neither may lose the other's update.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes, write_atomic
@@ -18,6 +26,21 @@ STATE_VERSION = 2
 
 def state_path(state_dir: str, job: str) -> str:
     return os.path.join(state_dir, f"{job}.json")
+
+
+@contextlib.contextmanager
+def _updating(state_dir: str, job: str) -> Iterator[None]:
+    """Hold the job's state lock while its state is read, changed and written."""
+    try:
+        os.makedirs(state_dir, mode=0o750, exist_ok=True)
+        fd = os.open(os.path.join(state_dir, f".{job}.json.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise SmgrError(f"cannot lock the state of {job} in {state_dir}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def load_state(state_dir: str, job: str) -> dict[str, Any]:
@@ -45,6 +68,11 @@ def record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, An
     - ``recovered``: this run is ok and the previous run was not.
     Keys this function does not know (a drill's result) are kept.
     """
+    with _updating(state_dir, job):
+        return _record_run(state_dir, job, result)
+
+
+def _record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, Any]:
     previous = load_state(state_dir, job)
     state: dict[str, Any] = dict(previous)
     state.update(version=STATE_VERSION, job=job)
@@ -80,11 +108,12 @@ def record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, An
 
 def record_drill(state_dir: str, job: str, drill: dict[str, Any]) -> dict[str, Any]:
     """Store a restore drill's result as the job's ``last_drill`` (and ``last_good_drill`` when it passed)."""
-    state = dict(load_state(state_dir, job))
-    state.update(version=STATE_VERSION, job=job, last_drill=drill)
-    if drill.get("status") == "ok":
-        state["last_good_drill"] = drill
-    return _write(state_dir, job, state)
+    with _updating(state_dir, job):
+        state = dict(load_state(state_dir, job))
+        state.update(version=STATE_VERSION, job=job, last_drill=drill)
+        if drill.get("status") == "ok":
+            state["last_good_drill"] = drill
+        return _write(state_dir, job, state)
 
 
 def _write(state_dir: str, job: str, state: dict[str, Any]) -> dict[str, Any]:
