@@ -191,13 +191,19 @@ def _set_only(checked: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str,
     return result
 
 
-def _backup_jobs(variables: Mapping[str, Any], check: OptionsChecker, problems: list[str]) -> list[dict[str, Any]]:
+def _settings(variables: Mapping[str, Any], name: str, defaults: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """smgr_cleanup, smgr_health or smgr_drill with the defaults under what the inventory gives."""
+    return _merged(defaults, _mapping(variables.get(name), name, problems))
+
+
+def _backup_jobs(
+    variables: Mapping[str, Any], cleanup: Mapping[str, Any], check: OptionsChecker, problems: list[str]
+) -> list[dict[str, Any]]:
     """The backup jobs, sorted by name, with smgr_backup_defaults and the default retention merged in."""
     backups = _mapping(variables.get("smgr_backups"), "smgr_backups", problems)
     defaults = _mapping(variables.get("smgr_backup_defaults"), "smgr_backup_defaults", problems)
     optional = {key: {**spec, "required": False} for key, spec in BACKUP_JOB_SPEC.items()}
     checked_defaults = _checked(check, optional, defaults, "smgr_backup_defaults", problems)
-    cleanup = _merged(CLEANUP_DEFAULTS, _mapping(variables.get("smgr_cleanup"), "smgr_cleanup", problems))
     retention_default = cleanup.get("retention") or {}
     jobs = []
     for name in sorted(backups, key=str):
@@ -247,7 +253,11 @@ def _schedule_jobs(variables: Mapping[str, Any], check: OptionsChecker, problems
 
 
 def _cron_jobs(
-    variables: Mapping[str, Any], backup_jobs: list[dict[str, Any]], schedules: list[dict[str, Any]], problems
+    variables: Mapping[str, Any],
+    cleanup: Mapping[str, Any],
+    backup_jobs: list[dict[str, Any]],
+    schedules: list[dict[str, Any]],
+    problems: list[str],
 ) -> list[dict[str, Any]]:
     runner = runner_command(variables["smgr_runner_path"], variables["smgr_config_dir"])
     log_dir = variables["smgr_log_dir"]
@@ -265,9 +275,8 @@ def _cron_jobs(
         for job in backup_jobs
     ]
     # The runner's other verbs: (entry, settings with their defaults, command).
-    cleanup = _merged(CLEANUP_DEFAULTS, _mapping(variables.get("smgr_cleanup"), "smgr_cleanup", []))
-    health = _merged(HEALTH_DEFAULTS, _mapping(variables.get("smgr_health"), "smgr_health", problems))
-    drill = _merged(DRILL_DEFAULTS, _mapping(variables.get("smgr_drill"), "smgr_drill", problems))
+    health = _settings(variables, "smgr_health", HEALTH_DEFAULTS, problems)
+    drill = _settings(variables, "smgr_drill", DRILL_DEFAULTS, problems)
     for name, settings, command in (
         (CLEANUP_ENTRY, cleanup, f"{runner} cleanup"),
         (HEALTH_ENTRY, health, health_command(runner, health)),
@@ -334,7 +343,8 @@ def build_profile(variables: Mapping[str, Any], check: OptionsChecker) -> Profil
     """
     problems: list[str] = []
     _check_paths(variables, problems)
-    backup_jobs = _backup_jobs(variables, check, problems)
+    cleanup = _settings(variables, "smgr_cleanup", CLEANUP_DEFAULTS, problems)
+    backup_jobs = _backup_jobs(variables, cleanup, check, problems)
     module_jobs = [{key: value for key, value in job.items() if key not in CRON_KEYS} for job in backup_jobs]
     for job in module_jobs:
         try:
@@ -342,7 +352,7 @@ def build_profile(variables: Mapping[str, Any], check: OptionsChecker) -> Profil
         except SmgrError as exc:
             problems.append(str(exc))
     schedules = _schedule_jobs(variables, check, problems)
-    cron_jobs = _cron_jobs(variables, backup_jobs, schedules, problems)
+    cron_jobs = _cron_jobs(variables, cleanup, backup_jobs, schedules, problems)
     _check_cron_jobs(variables, cron_jobs, problems)
     notifications = _notifications(variables, check, problems)
     if problems:

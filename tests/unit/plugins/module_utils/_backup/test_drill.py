@@ -123,8 +123,9 @@ def test_smgr_drill_records_mails_and_health_reports_a_failed_drill(tmp_path, sm
     prefix.update_settings(cron_file=str(tmp_path / "cron"))
     (tmp_path / "cron").write_text(_cron_with_drill())
     health = prefix.run_json("health", "--no-cron-check", "--no-notify", check=1)
-    assert {"check": "drill", "job": "app", "message": health["problems"][0]["message"]} in health["problems"]
-    assert "last restore drill failed" in health["problems"][0]["message"]
+    (drill,) = [problem for problem in health["problems"] if problem["check"] == "drill"]
+    assert drill["job"] == "app"
+    assert drill["message"].startswith(f"last restore drill failed ({os.path.basename(archive)})")
 
 
 def test_smgr_drill_of_an_unknown_job_is_a_usage_error(tmp_path):
