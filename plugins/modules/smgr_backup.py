@@ -529,6 +529,7 @@ freed_bytes:
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -544,8 +545,13 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.layout
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.plan import apply, plan, run_backup_now
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner import cli as runner_cli
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import collect_sources, runner_bytes
+
+# AnsiballZ ships the module_utils that a module imports, wherever the import statement stands. The runner is
+# built from the text of _runner.cli and what it imports, so this import is for AnsiballZ only: executing it
+# would import the whole runner into this process for nothing (a tenth of a second per host).
+if TYPE_CHECKING:
+    from ansible_collections.smgr.server_manager.plugins.module_utils._runner import cli  # noqa: F401
 
 RUN_KEYS = ("archive", "size", "sha256", "duration", "verified", "synced", "removed", "freed_bytes")
 
@@ -592,7 +598,7 @@ def runner_file(params):
     if not params["install_runner"]:
         return None
     interpreter = params["runner_interpreter"] or sys.executable
-    return runner_bytes(interpreter, collect_sources(runner_cli.__name__.split(".module_utils.", 1)[1]))
+    return runner_bytes(interpreter, collect_sources())
 
 
 def main():

@@ -14,7 +14,7 @@ while a new collection version (changed sources) updates the file.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import io
 import re
 import zipfile
@@ -37,14 +37,20 @@ sys.exit(main(sys.argv[1:], runner_path=os.path.dirname(os.path.abspath(__file__
 
 
 def module_source(name: str) -> str:
-    """The source text of ``PACKAGE.name``, also when imported from AnsiballZ's zip (via the loader)."""
+    """The source text of ``PACKAGE.name``, also from AnsiballZ's zip (through the loader).
+
+    Found, not imported: importing would run every module of the runner in the module's process, and the
+    module only needs their text (smgr_backup builds the runner on every run).
+    """
     full = f"{PACKAGE}.{name}"
     try:
-        module = importlib.import_module(full)
+        spec = importlib.util.find_spec(full)
     except ImportError as exc:
-        raise SmgrError(f"cannot import {full} to build the runner: {exc}") from exc
-    loader = getattr(module, "__loader__", None)
-    source = loader.get_source(full) if loader is not None and hasattr(loader, "get_source") else None
+        raise SmgrError(f"cannot find {full} to build the runner: {exc}") from exc
+    if spec is None or spec.loader is None:
+        raise SmgrError(f"cannot find {full} to build the runner")
+    get_source = getattr(spec.loader, "get_source", None)
+    source = get_source(full) if get_source is not None else None
     if source is None:
         raise SmgrError(f"the source of {full} is not available to build the runner")
     return source
