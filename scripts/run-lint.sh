@@ -2,7 +2,7 @@
 # Run every linter, even after one fails, then report; non-zero if any failed.
 #   ruff check, ruff format --check   plugins tests bench scripts (the Python in them)
 #   ansible-lint                      .config/ansible-lint.yml (profile production, offline)
-#   shell lint via shellcheck         scripts/*.sh, .ci/run, tests/integration/targets/*/runme.sh
+#   shell lint via shellcheck         scripts/*.sh, .ci/run, tests/integration/targets/*/runme.sh, the Mailcow and Docker stand-ins
 #   antsibull-changelog lint          changelogs/fragments
 set -uo pipefail
 # shellcheck source=scripts/common.sh
@@ -16,7 +16,7 @@ for dir in plugins tests bench scripts; do
     [ -d "$dir" ] && py_paths+=("$dir")
 done
 shell_files=()
-for file in scripts/*.sh .ci/run tests/integration/targets/*/runme.sh; do
+for file in scripts/*.sh .ci/run tests/integration/targets/*/runme.sh tests/support/mailcow/helper-scripts/*.sh tests/support/docker/docker; do
     [ -f "$file" ] && shell_files+=("$file")
 done
 

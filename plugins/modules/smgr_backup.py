@@ -133,6 +133,10 @@ options:
       mailcow_threads:
         description: See O(mailcow_threads).
         type: int
+      mailcow_install_files:
+        description: See O(mailcow_install_files).
+        type: bool
+        version_added: 0.2.0
       max_age_hours:
         description: See O(max_age_hours).
         type: int
@@ -268,6 +272,7 @@ options:
   mailcow_dir:
     description:
       - Mailcow's installation directory (type V(mailcow) only). Default V(/opt/mailcow-dockerized).
+      - Mailcow's script uses this path and the job's O(dest) unquoted, so neither may contain whitespace.
     type: str
   mailcow_components:
     description:
@@ -277,8 +282,16 @@ options:
     elements: str
   mailcow_threads:
     description:
-      - C(THREADS) for Mailcow's script (type V(mailcow) only). Default V(1).
+      - C(THREADS) for Mailcow's script (type V(mailcow) only), V(1) to V(99) (the script refuses others).
+        Default V(1).
     type: int
+  mailcow_install_files:
+    description:
+      - Also archive Mailcow's install files (type V(mailcow) only) - C(mailcow.conf), C(docker-compose.yml),
+        C(docker-compose.override.yml), C(data/assets/ssl) and C(data/conf), without log files - in
+        C(mailcow-dockerized/) beside the dump, so the archive alone rebuilds the host. Default V(true).
+    type: bool
+    version_added: 0.2.0
   max_age_hours:
     description:
       - How old the job's last successful backup (and, with O(remote), its last verified off-site copy) may be

@@ -14,7 +14,6 @@ import hashlib
 import http.server
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
@@ -34,7 +33,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import runner_bytes
 
 SUPPORT_DIR = Path(__file__).resolve().parent
-MAILCOW_STANDIN = SUPPORT_DIR / "mailcow"
 
 
 @dataclass
@@ -332,10 +330,3 @@ class PingServer:
     def __exit__(self, *exc_info: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def copy_mailcow_standin(target: Path, mode: str = "ok") -> Path:
-    """Mailcow's directory with the stand-in helper script; ``mode`` is read from ``.standin-mode``."""
-    shutil.copytree(MAILCOW_STANDIN, target)
-    (target / ".standin-mode").write_text(mode + "\n")
-    return target

@@ -82,6 +82,7 @@ JOB_KEYS = (
     "mailcow_dir",
     "mailcow_components",
     "mailcow_threads",
+    "mailcow_install_files",
     "max_age_hours",
     "notify_after_skips",
 )
@@ -116,6 +117,7 @@ JOB_SPEC = dict(
     mailcow_dir=dict(type="str"),
     mailcow_components=dict(type="list", elements="str"),
     mailcow_threads=dict(type="int"),
+    mailcow_install_files=dict(type="bool"),
     max_age_hours=dict(type="int"),
     notify_after_skips=dict(type="int"),
 )
@@ -177,6 +179,7 @@ class BackupJob:
     mailcow_dir: str | None = None
     mailcow_components: tuple[str, ...] = ()
     mailcow_threads: int | None = None
+    mailcow_install_files: bool | None = None  # mailcow: also archive mailcow.conf, compose files, ssl, conf
     max_age_hours: int | None = None  # health limit; None: the job's schedule decides
     notify_after_skips: int = DEFAULT_NOTIFY_AFTER_SKIPS
 
@@ -395,19 +398,32 @@ def _remote_options(raw: dict[str, Any], job: str) -> dict[str, Any]:
 
 
 def _mailcow_options(raw: dict[str, Any], job: str, job_type: str) -> dict[str, Any]:
-    names = ("mailcow_dir", "mailcow_components", "mailcow_threads")
+    names = ("mailcow_dir", "mailcow_components", "mailcow_threads", "mailcow_install_files")
     if job_type != "mailcow":
         for name in names:
             if raw.get(name) is not None:
                 raise _fail("only applies to type mailcow", job, name)
         return {}
     directory = raw.get("mailcow_dir")
+    directory = _absolute_path(directory, job, "mailcow_dir") if directory is not None else DEFAULT_MAILCOW_DIR
+    if _has_whitespace(directory):
+        # Mailcow's script uses its own directory unquoted (source, the compose file test).
+        raise _fail(f"{directory!r} contains whitespace, which Mailcow's script cannot handle", job, "mailcow_dir")
     threads = raw.get("mailcow_threads")
+    install_files = raw.get("mailcow_install_files")
     return {
-        "mailcow_dir": _absolute_path(directory, job, "mailcow_dir") if directory is not None else DEFAULT_MAILCOW_DIR,
+        "mailcow_dir": directory,
         "mailcow_components": _mailcow_components(raw.get("mailcow_components"), job),
-        "mailcow_threads": _integer(threads, job, "mailcow_threads", 1, 1024) if threads is not None else 1,
+        # Mailcow's script refuses THREADS outside 1-99 (^[1-9][0-9]?$).
+        "mailcow_threads": _integer(threads, job, "mailcow_threads", 1, 99) if threads is not None else 1,
+        "mailcow_install_files": (
+            _boolean(install_files, job, "mailcow_install_files") if install_files is not None else True
+        ),
     }
+
+
+def _has_whitespace(text: str) -> bool:
+    return any(character.isspace() for character in text)
 
 
 def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
@@ -426,6 +442,9 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
         raise _fail(f"must be one of {', '.join(COMPRESSIONS)}, got {compression!r}", name, "compression")
     dest = raw.get("dest")
     dest = _absolute_path(dest, name, "dest") if dest is not None else os.path.join(backup_root, name)
+    if job_type == "mailcow" and _has_whitespace(dest):
+        # Mailcow's script mounts its backup location unquoted (docker run -v ${BACKUP_LOCATION}/...).
+        raise _fail(f"{dest!r} contains whitespace, which Mailcow's backup script cannot handle", name, "dest")
     paths = _job_paths(raw, name, job_type)
     for path in paths:
         if dest == path or dest.startswith(path.rstrip("/") + "/"):

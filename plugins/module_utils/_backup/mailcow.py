@@ -1,45 +1,118 @@
 # Copyright (c) 2026, smgr.server_manager contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Mailcow: run Mailcow's own dump script, then check its output instead of trusting its exit code.
+"""Mailcow: run Mailcow's own dump script, then prove its output instead of trusting its exit code.
 
-``helper-scripts/backup_and_restore.sh backup <components>`` writes
-``$MAILCOW_BACKUP_LOCATION/mailcow-<date>/backup_<component>.tar.zst`` and
-usually exits 0 even when a component failed. So the dump directory is checked:
-exactly one new dump directory, every expected archive present, non-empty and
-passing ``zstd -t``. The ``mysql`` component is written by Mailcow as
-``backup_mariadb.tar.zst`` (mariabackup); both that and ``backup_mysql.tar.zst``
-are accepted.
+``helper-scripts/backup_and_restore.sh backup <components>`` (mailcow-dockerized) writes
+``$MAILCOW_BACKUP_LOCATION/mailcow-<date>/backup_<component>.tar.zst`` (``.tar.gz`` before 2025-11;
+the database as ``backup_mariadb``), one ``docker run --name mailcow-backup`` per component, and
+exits 0 whatever those containers did. What it needs and does not say:
+
+- the backup location must be readable and enterable by others (its mode must end in 5-7), so the
+  staging directory is made 0755 inside the job's 0700 directory;
+- ``THREADS`` 1-99 (checked with the job);
+- its MariaDB step joins ``mariabackup; mariabackup --prepare; chown; tar`` with ``;``: a failed
+  mariabackup leaves a valid archive of nothing. So every component archive must decompress, list,
+  and hold its tree (``/vmail/``...; the database: ``/backup_mariadb/`` with mariabackup's checkpoint file);
+- a timeout kills the script but not its container, whose fixed name then blocks the next run: after a
+  timeout the container is removed (``docker rm -f mailcow-backup``), and one host never runs two
+  Mailcow jobs at once (a host-wide lock, waited for).
+
+The install files (``mailcow.conf``, the compose files, ``data/assets/ssl``, ``data/conf``, without logs)
+are copied next to the dump, so the archive alone rebuilds the host (docs/mailcow.md).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
+import shutil
 import subprocess
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_in_session, subprocess_env
 
 HELPER_SCRIPT = os.path.join("helper-scripts", "backup_and_restore.sh")
-COMPONENT_FILES: dict[str, tuple[str, ...]] = {
-    "vmail": ("backup_vmail.tar.zst",),
-    "crypt": ("backup_crypt.tar.zst",),
-    "redis": ("backup_redis.tar.zst",),
-    "rspamd": ("backup_rspamd.tar.zst",),
-    "postfix": ("backup_postfix.tar.zst",),
-    "mysql": ("backup_mariadb.tar.zst", "backup_mysql.tar.zst"),
+CONTAINER_NAME = "mailcow-backup"
+# The lock every Mailcow job of a host takes around the script (job names start with a letter or digit).
+HOST_LOCK = ".mailcow-script"
+LOCK_POLL_SECONDS = 2.0
+STAGING_MODE = 0o755
+# component -> the tree inside its archive (the script archives /<tree> with tar -P)
+COMPONENT_TREES: dict[str, str] = {
+    "vmail": "vmail",
+    "crypt": "crypt",
+    "redis": "redis",
+    "rspamd": "rspamd",
+    "postfix": "postfix",
+    "mysql": "backup_mariadb",
 }
+# (suffix, decompressor): 2025-11 and later write zstd, earlier versions pigz/gzip
+ARCHIVE_FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (".tar.zst", ("zstd", "-q", "-d", "-c")),
+    (".tar.gz", ("gzip", "-d", "-c")),
+)
+# mariabackup's checkpoint file: xtrabackup_checkpoints up to MariaDB 11.x, mariadb_backup_checkpoints after
+CHECKPOINT_FILES = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
+INSTALL_FILES = ("mailcow.conf", "docker-compose.yml", "docker-compose.override.yml", "data/assets/ssl", "data/conf")
+INSTALL_EXCLUDES = ("*.log", "*.log.*", "dump.rdb")
+INSTALL_COPY = "mailcow-dockerized"  # beside mailcow-<date>/ in the archive
 OUTPUT_TAIL = 15
+# Lines of the script's output worth naming in an error even when thousands of tar -v lines follow them.
+NOTABLE_OUTPUT = re.compile(
+    r"^(Error|Warning: Unable|docker: |Error response|Unable to find image|mariabackup: Error|tar: |"
+    r"Thread input|Compose file not found|Environment file not found|Could not determine|Cannot find docker)"
+    r"|is not write-able for others|is not a directory|is a file!"
+)
+
+
+@dataclass(frozen=True)
+class ComponentArchive:
+    component: str
+    path: str
+    decompressor: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
 
 
 def helper_script(mailcow_dir: str) -> str:
     return os.path.join(mailcow_dir, HELPER_SCRIPT)
 
 
-def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str]]:
-    """Run the dump script with a timeout (the whole process group is killed on expiry); return (status, output)."""
+def _joined(lines: Sequence[str]) -> str:
+    return "; ".join(lines) or "none"
+
+
+def remove_container(env: dict[str, str]) -> str:
+    """``docker rm -f mailcow-backup``; returns what happened, for the error message."""
+    try:
+        completed = subprocess.run(
+            ["docker", "rm", "-f", CONTAINER_NAME],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"removing its container {CONTAINER_NAME} failed: {exc}"
+    if completed.returncode == 0:
+        return f"its container {CONTAINER_NAME} was removed"
+    detail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
+    return f"its container {CONTAINER_NAME} was not removed: {detail[0]}"
+
+
+def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str], list[str]]:
+    """Run the dump script with a timeout; return (status, output tail, notable lines)."""
     script = helper_script(job.mailcow_dir or "")
     if not os.path.isfile(script):
         raise SmgrError(f"Mailcow's {HELPER_SCRIPT} not found in {job.mailcow_dir}", job=job.name, field="mailcow_dir")
@@ -47,15 +120,21 @@ def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str]]:
     env["MAILCOW_BACKUP_LOCATION"] = staging_dir
     env["THREADS"] = str(job.mailcow_threads or 1)
     result = run_in_session(
-        [script, "backup", *job.mailcow_components], timeout=job.timeout, tail=OUTPUT_TAIL, env=env, cwd=job.mailcow_dir
+        [script, "backup", *job.mailcow_components],
+        timeout=job.timeout,
+        tail=OUTPUT_TAIL,
+        env=env,
+        cwd=job.mailcow_dir,
+        notable=NOTABLE_OUTPUT,
     )
     if result.timed_out:
+        removed = remove_container(env)
         raise SmgrError(
-            f"Mailcow's backup script did not finish within {job.timeout}s and was stopped; "
-            f"output: {'; '.join(result.tail)}",
+            f"Mailcow's backup script did not finish within {job.timeout}s and was stopped; {removed}; "
+            f"output: {_joined(result.notable or result.tail)}",
             job=job.name,
         )
-    return result.status, result.tail
+    return result.status or 0, result.tail, result.notable
 
 
 def dump_directories(staging_dir: str) -> list[str]:
@@ -66,62 +145,160 @@ def dump_directories(staging_dir: str) -> list[str]:
     )
 
 
-def _zstd_test(path: str) -> str:
-    completed = subprocess.run(
-        ["zstd", "-q", "-t", "--", path],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=subprocess_env(),
-        check=False,
-    )
-    if completed.returncode == 0:
-        return ""
-    return (
-        completed.stderr.decode("utf-8", "backslashreplace").strip().splitlines()[-1:][0]
-        if completed.stderr
-        else (f"zstd -t exit {completed.returncode}")
-    )
+def archive_stem(component: str) -> str:
+    """``backup_vmail``...; the database is ``backup_mariadb`` (never ``backup_mysql``)."""
+    tree = COMPONENT_TREES[component]
+    return tree if tree.startswith("backup_") else f"backup_{tree}"
+
+
+def find_component_archive(dump_dir: str, component: str) -> ComponentArchive | None:
+    base = os.path.join(dump_dir, archive_stem(component))
+    for suffix, decompressor in ARCHIVE_FORMATS:
+        path = base + suffix
+        if os.path.isfile(path) and not os.path.islink(path):
+            return ComponentArchive(component, path, decompressor)
+    return None
+
+
+def _member_tree(name: str) -> tuple[str, str]:
+    """``/vmail/a/b`` or ``vmail/a/b`` -> ("vmail", "a/b")."""
+    top, _slash, rest = name.lstrip("/").partition("/")
+    return top, rest
+
+
+def _last_error_line(process: subprocess.Popen) -> str:
+    text = process.stderr.read().decode("utf-8", "backslashreplace").strip() if process.stderr else ""
+    return text.splitlines()[-1] if text else ""
+
+
+def archive_problem(archive: ComponentArchive) -> str | None:
+    """Why a component archive does not hold its component, or None: it must decompress and list to the end,
+    contain its tree, and for the database mariabackup's checkpoint file in that tree."""
+    tree = COMPONENT_TREES[archive.component]
+    env = subprocess_env()
+    with open(archive.path, "rb") as source:
+        decompress = subprocess.Popen(
+            list(archive.decompressor), stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        listing = subprocess.Popen(
+            ["tar", "-t", "-f", "-"], stdin=decompress.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        if decompress.stdout is not None:
+            decompress.stdout.close()  # tar owns the pipe now; a decompressor whose reader died gets SIGPIPE
+        has_tree = has_checkpoint = False
+        entries = 0
+        for raw in listing.stdout if listing.stdout is not None else ():
+            top, rest = _member_tree(raw.decode("utf-8", "backslashreplace").rstrip("\n"))
+            entries += 1
+            if top == tree:
+                has_tree = True
+                if rest in CHECKPOINT_FILES:
+                    has_checkpoint = True
+        listing_error, decompress_error = _last_error_line(listing), _last_error_line(decompress)
+        listing_status, decompress_status = listing.wait(), decompress.wait()
+    if decompress_status != 0:
+        detail = decompress_error or f"{archive.decompressor[0]} exit {decompress_status}"
+        return f"{archive.name} is corrupt ({detail})"
+    if listing_status != 0:
+        return f"{archive.name} is not a readable tar archive ({listing_error or f'tar exit {listing_status}'})"
+    if not has_tree:
+        return (
+            f"{archive.name} holds no /{tree}/ ({entries} entries): its container archived nothing "
+            "(the script goes on after a failed step)"
+        )
+    if archive.component == "mysql" and not has_checkpoint:
+        return f"{archive.name} holds no mariabackup checkpoint file in /{tree}/: the database dump failed"
+    return None
 
 
 def dump_problems(dump_dir: str, components: Sequence[str]) -> list[str]:
-    """What is wrong with a dump directory: missing, empty or corrupt component archives (empty list = good)."""
+    """What is wrong with a dump directory: missing, corrupt or empty component archives (empty list = good)."""
     problems = []
     for component in components:
-        candidates = [os.path.join(dump_dir, name) for name in COMPONENT_FILES[component]]
-        present = [path for path in candidates if os.path.isfile(path) and not os.path.islink(path)]
-        if not present:
-            problems.append(f"{component}: {COMPONENT_FILES[component][0]} is missing")
+        archive = find_component_archive(dump_dir, component)
+        if archive is None:
+            problems.append(f"{component}: {archive_stem(component)}.tar.zst (or .tar.gz) is missing")
             continue
-        path = present[0]
-        if os.path.getsize(path) == 0:
-            problems.append(f"{component}: {os.path.basename(path)} is empty")
-            continue
-        error = _zstd_test(path)
-        if error:
-            problems.append(f"{component}: {os.path.basename(path)} is corrupt ({error})")
+        problem = archive_problem(archive)
+        if problem:
+            problems.append(f"{component}: {problem}")
     return problems
 
 
-def dump_mailcow(job: BackupJob, staging_dir: str) -> tuple[str, list[str]]:
-    """Run the dump into ``staging_dir`` and return (checked dump directory, warnings) or raise SmgrError."""
-    status, output = run_helper(job, staging_dir)
+def copy_install_files(mailcow_dir: str, target: str) -> list[str]:
+    """Copy the install files that exist into ``target`` (modes kept, logs left out); return what was copied."""
+    copied = []
+    ignore = shutil.ignore_patterns(*INSTALL_EXCLUDES)
+    for relative in INSTALL_FILES:
+        source = os.path.join(mailcow_dir, relative)
+        if not os.path.lexists(source):
+            continue
+        destination = os.path.join(target, relative)
+        os.makedirs(os.path.dirname(destination), mode=0o700, exist_ok=True)
+        if os.path.isdir(source) and not os.path.islink(source):
+            shutil.copytree(source, destination, symlinks=True, ignore=ignore)
+        elif not any(fnmatch.fnmatch(os.path.basename(relative), pattern) for pattern in INSTALL_EXCLUDES):
+            shutil.copy2(source, destination, follow_symlinks=False)
+        copied.append(relative)
+    return copied
+
+
+class HostLock:
+    """The host-wide Mailcow lock, waited for up to ``timeout`` seconds (two jobs run one after the other)."""
+
+    def __init__(self, lock_dir: str, job: str, timeout: float) -> None:
+        self.lock = JobLock(lock_dir, HOST_LOCK)
+        self.job = job
+        self.timeout = timeout
+
+    def __enter__(self) -> HostLock:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self.lock.acquire()
+                return self
+            except AlreadyRunning:
+                if time.monotonic() >= deadline:
+                    raise SmgrError(
+                        f"another Mailcow job of this host still runs Mailcow's backup script after {self.timeout}s "
+                        f"(lock {self.lock.path}); Mailcow's script cannot run twice at once",
+                        job=self.job,
+                    ) from None
+                time.sleep(LOCK_POLL_SECONDS)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
+def dump_mailcow(job: BackupJob, staging_dir: str, lock_dir: str) -> tuple[list[str], list[str]]:
+    """Run the dump into ``staging_dir`` (created 0755) and copy the install files beside it.
+
+    Returns (paths in ``staging_dir`` to archive, warnings) or raises SmgrError naming what is wrong.
+    """
+    os.makedirs(staging_dir, mode=STAGING_MODE)
+    os.chmod(staging_dir, STAGING_MODE)  # the umask must not narrow it: the script checks the mode
+    with HostLock(lock_dir, job.name, job.timeout):
+        status, output, notable = run_helper(job, staging_dir)
     directories = dump_directories(staging_dir)
-    warnings = []
+    said = _joined(notable or output)
     if len(directories) != 1:
         found = "none" if not directories else ", ".join(os.path.basename(d) for d in directories)
         raise SmgrError(
             f"Mailcow's backup script (exit {status}) left {len(directories)} dump directories ({found}) "
-            f"instead of one; output: {'; '.join(output) or 'none'}",
+            f"instead of one; it said: {said}",
             job=job.name,
         )
     problems = dump_problems(directories[0], job.expanded_mailcow_components())
     if problems:
         raise SmgrError(
-            f"Mailcow's dump is incomplete (script exit {status}): {'; '.join(problems)}; "
-            f"output: {'; '.join(output) or 'none'}",
+            f"Mailcow's dump is incomplete (script exit {status}): {'; '.join(problems)}; it said: {said}",
             job=job.name,
         )
     if status != 0:
-        raise SmgrError(f"Mailcow's backup script failed with exit {status}: {'; '.join(output)}", job=job.name)
-    return directories[0], warnings
+        raise SmgrError(f"Mailcow's backup script failed with exit {status}: {said}", job=job.name)
+    paths = [directories[0]]
+    if job.mailcow_install_files:
+        install_copy = os.path.join(staging_dir, INSTALL_COPY)
+        if copy_install_files(job.mailcow_dir or "", install_copy):
+            paths.append(install_copy)
+    return paths, []

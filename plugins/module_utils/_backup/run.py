@@ -317,12 +317,11 @@ def http_get(url: str, timeout: float) -> int:
 def _prepare_sources(job: BackupJob, ctx: RunContext, staging: str, result: RunResult) -> tuple[list[str], str]:
     """(paths to archive, tar base directory) for the job's type."""
     if job.type == "mailcow":
-        os.makedirs(staging, mode=0o700)
         ctx.log.info(job.name, f"running Mailcow's backup script for {', '.join(job.mailcow_components)}")
-        dump_dir, warnings = dump_mailcow(job, staging)
+        paths, warnings = dump_mailcow(job, staging, ctx.settings.lock_dir)
         result.warnings.extend(warnings)
-        ctx.log.info(job.name, f"Mailcow dump checked: {os.path.basename(dump_dir)}")
-        return [dump_dir], staging
+        ctx.log.info(job.name, f"Mailcow dump checked: {', '.join(os.path.basename(path) for path in paths)}")
+        return paths, staging
     sources, warnings = existing_sources(job)
     if job.type == "nginx":
         warning = nginx_config_test(job, ctx.log)

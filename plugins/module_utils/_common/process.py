@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 TAIL_WINDOW = 64 * 1024  # bytes read from the end of an output file to find its last lines
@@ -27,6 +28,19 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+def matching_lines(handle: IO[bytes], pattern: re.Pattern[str], limit: int = 20) -> list[str]:
+    """The first ``limit`` distinct lines of a seekable binary file that ``pattern`` matches, read as a stream."""
+    handle.seek(0)
+    found: list[str] = []
+    for raw in handle:
+        line = raw.decode("utf-8", "backslashreplace").strip()
+        if line and pattern.search(line) and line not in found:
+            found.append(line)
+            if len(found) == limit:
+                break
+    return found
+
+
 def tail_lines(handle: IO[bytes], count: int) -> list[str]:
     """The last ``count`` non-blank lines of a seekable binary file (its last 64 KiB are read)."""
     handle.seek(0, os.SEEK_END)
@@ -38,10 +52,12 @@ def tail_lines(handle: IO[bytes], count: int) -> list[str]:
 @dataclass(frozen=True)
 class SessionResult:
     """How a command run by :func:`run_in_session` ended: its exit status (None when its time ran out and its
-    process group was killed) and the last lines of its combined stdout and stderr."""
+    process group was killed), the last lines of its combined stdout and stderr, and the lines anywhere in it
+    that match the caller's pattern (``notable``: error lines a long listing would push out of the tail)."""
 
     status: int | None
     tail: list[str]
+    notable: list[str] = field(default_factory=list)
 
     @property
     def timed_out(self) -> bool:
@@ -60,6 +76,7 @@ def run_in_session(
     tail: int,
     env: Mapping[str, str] | None = None,
     cwd: str | None = "/",
+    notable: re.Pattern[str] | None = None,
 ) -> SessionResult:
     """Run ``argv`` in a new session with stdin from /dev/null and stdout+stderr into a temporary file.
 
@@ -84,4 +101,4 @@ def run_in_session(
         except BaseException:
             _kill_group(process)
             raise
-        return SessionResult(status, tail_lines(output, tail))
+        return SessionResult(status, tail_lines(output, tail), matching_lines(output, notable) if notable else [])

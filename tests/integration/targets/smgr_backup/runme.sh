@@ -61,8 +61,11 @@ echo "server { listen 80; }" >"$work/data/nginx/sites/default"
 echo "CERT" >"$work/data/letsencrypt/archive/example.org/cert1.pem"
 ln -s ../../archive/example.org/cert1.pem "$work/data/letsencrypt/live/example.org/cert.pem"
 printf 'spaces\n' >"$work/data/nginx/name with spaces"
-cp -r "$root/tests/support/mailcow" "$work/mailcow"
-echo ok >"$work/mailcow/.standin-mode"
+# Mailcow: the stand-ins of its backup script and of the Docker CLI (docs/mailcow.md); the module runs the
+# runner with this PATH, so the runner's `docker` is the stand-in.
+mailcow_host=$("$python" "$root/tests/support/docker_world.py" mailcow "$work/mailcow-host")
+PATH="$(sed -n 2p <<<"$mailcow_host"):$PATH"
+export PATH
 
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 run() {

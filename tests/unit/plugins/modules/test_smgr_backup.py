@@ -317,6 +317,20 @@ BAD = [
     ({"name": "j", "type": "mailcow", "mailcow_components": ["sogo"]}, "job 'j': mailcow_components: unknown"),
     ({"name": "j", "type": "mailcow", "mailcow_components": ["all", "vmail"]}, "'all' cannot be combined"),
     ({"name": "j", "type": "mailcow", "mailcow_dir": "mailcow"}, "job 'j': mailcow_dir: must be an absolute"),
+    ({"name": "j", "type": "mailcow", "mailcow_threads": 100}, "job 'j': mailcow_threads: "),
+    ({"name": "j", "type": "mailcow", "mailcow_threads": 0}, "job 'j': mailcow_threads: "),
+    (
+        {"name": "j", "type": "mailcow", "dest": "/srv/mail backups"},
+        "job 'j': dest: '/srv/mail backups' contains whitespace",
+    ),
+    (
+        {"name": "j", "type": "mailcow", "mailcow_dir": "/opt/mail cow"},
+        "job 'j': mailcow_dir: '/opt/mail cow' contains",
+    ),
+    (
+        {"name": "j", "type": "paths", "paths": ["/srv"], "mailcow_install_files": False},
+        "job 'j': mailcow_install_files: only",
+    ),
     ({"name": "j", "type": "paths", "paths": ["/srv"], "pre_command": ""}, "job 'j': pre_command: must be"),
     ({"jobs": [{"name": "a", "type": "nginx"}, {"name": "a", "type": "nginx"}]}, "job 'a': name: is listed twice"),
     ({"jobs": [{"name": "a", "type": "nginx"}, {"name": "a", "state": "absent"}]}, "job 'a': name: is listed twice"),

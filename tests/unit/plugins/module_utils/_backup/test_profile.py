@@ -251,3 +251,18 @@ def test_secrets_are_checked_but_never_part_of_the_profile():
     without_user = {key: value for key, value in notifications.items() if key != "smtp_user"}
     problems = problems_of(smgr_notifications=without_user)
     assert problems and not any("s3cret-never-shown" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        ({"type": "mailcow", "mailcow_threads": 100}, "mailcow_threads"),
+        ({"type": "mailcow", "dest": "/srv/mail backups"}, "dest: '/srv/mail backups' contains whitespace"),
+        ({"type": "mailcow", "mailcow_components": ["sogo"]}, "mailcow_components: unknown component 'sogo'"),
+    ],
+)
+def test_mailcow_jobs_the_script_would_refuse_fail_on_the_controller(job, expected):
+    problems = problems_of(smgr_backups={"mail": job})
+    assert len(problems) == 1
+    assert "smgr_backups.mail" in problems[0] or "job 'mail'" in problems[0]
+    assert expected in problems[0]
