@@ -535,7 +535,7 @@ def _simple(argv: list[str], container: dict, faults: dict, shell: dict) -> int:
                     sys.stderr.write(f"chown: cannot access '{target}': No such file or directory\n")
                     status = 1
                     continue
-                user, _, group = owner.partition(":")
+                user, _colon, group = owner.partition(":")
                 recursive = "-R" in options
                 for path in [host] + (
                     [os.path.join(d, n) for d, ds, fs in os.walk(host) for n in ds + fs] if recursive else []
