@@ -60,7 +60,7 @@ options:
       type:
         description: See O(type).
         type: str
-        choices: [nginx, mailcow, paths]
+        choices: [nginx, mailcow, npm, paths]
       paths:
         description: See O(paths).
         type: list
@@ -137,6 +137,10 @@ options:
         description: See O(mailcow_install_files).
         type: bool
         version_added: 0.2.0
+      npm_dir:
+        description: See O(npm_dir).
+        type: str
+        version_added: 0.2.0
       max_age_hours:
         description: See O(max_age_hours).
         type: int
@@ -167,16 +171,20 @@ options:
       - V(nginx) backs up O(paths), by default V(/etc/nginx) and V(/etc/letsencrypt), after C(nginx -t)
         when nginx is installed (a broken configuration is still backed up, with a warning).
       - V(mailcow) runs Mailcow's C(helper-scripts/backup_and_restore.sh backup <components>) into a staging
-        directory, checks every expected C(backup_<component>.tar.zst) with C(zstd -t), then archives the dump.
+        directory, proves every component archive (it decompresses, lists and holds its tree), then archives
+        the dump and Mailcow's install files.
+      - V(npm) backs up Nginx Proxy Manager's O(npm_dir) with a consistent copy of its database (SQLite's online
+        backup API, or a dump of its MariaDB through C(docker compose exec)).
       - V(paths) backs up O(paths).
       - Required with O(state=present).
     type: str
-    choices: [nginx, mailcow, paths]
+    choices: [nginx, mailcow, npm, paths]
   paths:
     description:
       - Absolute paths to back up (directories or files). Symlinks are stored as symlinks; permissions,
         owners, ACLs and extended attributes are kept. A missing path fails the run.
-      - Required for V(paths); defaults to V(/etc/nginx) and V(/etc/letsencrypt) for V(nginx); not used by V(mailcow).
+      - Required for V(paths); defaults to V(/etc/nginx) and V(/etc/letsencrypt) for V(nginx); not used by V(mailcow)
+        and V(npm).
     type: list
     elements: str
   exclude:
@@ -291,6 +299,15 @@ options:
         C(docker-compose.override.yml), C(data/assets/ssl) and C(data/conf), without log files - in
         C(mailcow-dockerized/) beside the dump, so the archive alone rebuilds the host. Default V(true).
     type: bool
+    version_added: 0.2.0
+  npm_dir:
+    description:
+      - Nginx Proxy Manager's install directory (type V(npm) only) - its compose file, C(data/) and C(letsencrypt/).
+        Default V(/root/nginx).
+      - Archived as C(npm/) without C(data/logs); NPM's SQLite database is copied with SQLite's online backup API
+        (checked with C(PRAGMA integrity_check)), or, when the compose file gives NPM a MariaDB/MySQL service
+        (C(DB_MYSQL_HOST)), that database is dumped to C(npm/npm-database.sql) and its data directory left out.
+    type: str
     version_added: 0.2.0
   max_age_hours:
     description:

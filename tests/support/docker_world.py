@@ -155,6 +155,104 @@ class MailcowHost:
         self.docker.set_container(service, state="exited")
 
 
+NPM_IMAGE = "jc21/nginx-proxy-manager:2.12.3"
+NPM_SQLITE_COMPOSE = """\
+---
+services:
+  app:
+    image: 'jc21/nginx-proxy-manager:2.12.3'
+    restart: unless-stopped
+    ports:
+      - '80:80'
+      - '81:81'
+      - '443:443'
+    volumes:
+      - ./data:/data
+      - ./letsencrypt:/etc/letsencrypt
+"""
+NPM_MYSQL_COMPOSE = """\
+---
+services:
+  app:
+    image: 'jc21/nginx-proxy-manager:2.12.3'
+    restart: unless-stopped
+    environment:
+      DB_MYSQL_HOST: "db"
+      DB_MYSQL_PORT: 3306
+      DB_MYSQL_USER: "npm"
+      DB_MYSQL_PASSWORD: "npm-secret"
+      DB_MYSQL_NAME: "npm"
+    volumes:
+      - ./data:/data
+      - ./letsencrypt:/etc/letsencrypt
+    depends_on:
+      - db
+  db:
+    image: 'jc21/mariadb-aria:latest'
+    restart: unless-stopped
+    environment:
+      MYSQL_ROOT_PASSWORD: 'npm-root'
+      MYSQL_DATABASE: 'npm'
+      MYSQL_USER: 'npm'
+      MYSQL_PASSWORD: 'npm-secret'
+    volumes:
+      - ./mysql:/var/lib/mysql
+"""
+
+
+class NpmHost:
+    """Nginx Proxy Manager's install directory at ``root/nginx`` (as ``/root/nginx`` on the TUI's hosts), its
+    compose project (``nginx``) running in a DockerWorld; ``database`` "sqlite" (NPM's default) or "mysql"."""
+
+    def __init__(self, root: Path, database: str = "sqlite") -> None:
+        import sqlite3
+
+        self.docker = DockerWorld(root / "docker")
+        self.dir = root / "nginx"
+        data = self.dir / "data"
+        (data / "nginx" / "proxy_host").mkdir(parents=True)
+        (data / "nginx" / "proxy_host" / "1.conf").write_text("server { server_name app.example.org; }\n")
+        (data / "keys.json").write_text('{"key": "stand-in"}\n')
+        (data / "logs").mkdir()
+        (data / "logs" / "proxy-host-1_access.log").write_text("GET / 200\n")
+        live = self.dir / "letsencrypt" / "live" / "npm-1"
+        live.mkdir(parents=True)
+        (live / "privkey.pem").write_text("stand-in key\n")
+        (live / "cert.pem").write_text("stand-in certificate\n")
+        self.database_file = data / "database.sqlite"
+        self.database = database
+        mounts = {"/data": str(data), "/etc/letsencrypt": str(self.dir / "letsencrypt")}
+        if database == "sqlite":
+            (self.dir / "docker-compose.yml").write_text(NPM_SQLITE_COMPOSE)
+            with sqlite3.connect(self.database_file) as connection:
+                connection.execute("CREATE TABLE proxy_host (id INTEGER PRIMARY KEY, domain_names TEXT, meta TEXT)")
+                connection.execute("INSERT INTO proxy_host (domain_names, meta) VALUES ('app.example.org', '{}')")
+            connection.close()
+        else:
+            (self.dir / "docker-compose.yml").write_text(NPM_MYSQL_COMPOSE)
+            mysql = self.dir / "mysql"
+            (mysql / "npm").mkdir(parents=True)
+            (mysql / "ibdata1").write_bytes(b"\x00" * 2048)
+            (mysql / "npm" / "proxy_host.ibd").write_bytes(b"proxy" * 64)
+            self.docker.add_container(
+                "nginx-db-1",
+                "jc21/mariadb-aria:latest",
+                "nginx",
+                "db",
+                {"/var/lib/mysql": str(mysql)},
+                env={
+                    "MYSQL_ROOT_PASSWORD": "npm-root",
+                    "MYSQL_DATABASE": "npm",
+                    "MYSQL_USER": "npm",
+                    "MYSQL_PASSWORD": "npm-secret",
+                },
+            )
+        self.docker.add_container("nginx-app-1", NPM_IMAGE, "nginx", "app", mounts)
+
+    def stop(self, service: str) -> None:
+        self.docker.set_container(service, state="exited")
+
+
 def main(argv: list[str]) -> int:
     """``docker_world.py mailcow ROOT [VERSION]``: a Mailcow host under ROOT for shell tests (the integration
     targets); prints the install directory and the directory to put first on PATH."""

@@ -27,11 +27,12 @@ except ImportError:  # pragma: no cover - exercised only on hosts without PyYAML
     HAS_YAML = False
     YAML_IMPORT_ERROR = traceback.format_exc()
 
-JOB_TYPES = ("nginx", "mailcow", "paths")
+JOB_TYPES = ("nginx", "mailcow", "npm", "paths")
 COMPRESSIONS = ("zstd", "gzip")
 MAILCOW_COMPONENTS = ("vmail", "crypt", "redis", "rspamd", "postfix", "mysql")
 NGINX_DEFAULT_PATHS = ("/etc/nginx", "/etc/letsencrypt")
 DEFAULT_MAILCOW_DIR = "/opt/mailcow-dockerized"
+DEFAULT_NPM_DIR = "/root/nginx"  # the old TUI's example settings
 DEFAULT_BACKUP_ROOT = "/var/backups/smgr"
 DEFAULT_CONFIG_DIR = "/opt/server-manager/config"
 DEFAULT_STATE_DIR = "/opt/server-manager/state"
@@ -83,6 +84,7 @@ JOB_KEYS = (
     "mailcow_components",
     "mailcow_threads",
     "mailcow_install_files",
+    "npm_dir",
     "max_age_hours",
     "notify_after_skips",
 )
@@ -118,6 +120,7 @@ JOB_SPEC = dict(
     mailcow_components=dict(type="list", elements="str"),
     mailcow_threads=dict(type="int"),
     mailcow_install_files=dict(type="bool"),
+    npm_dir=dict(type="str"),
     max_age_hours=dict(type="int"),
     notify_after_skips=dict(type="int"),
 )
@@ -180,6 +183,7 @@ class BackupJob:
     mailcow_components: tuple[str, ...] = ()
     mailcow_threads: int | None = None
     mailcow_install_files: bool | None = None  # mailcow: also archive mailcow.conf, compose files, ssl, conf
+    npm_dir: str | None = None  # npm: Nginx Proxy Manager's install directory (compose file, data/, letsencrypt/)
     max_age_hours: int | None = None  # health limit; None: the job's schedule decides
     notify_after_skips: int = DEFAULT_NOTIFY_AFTER_SKIPS
 
@@ -363,6 +367,10 @@ def _job_paths(raw: dict[str, Any], job: str, job_type: str) -> tuple[str, ...]:
         if given:
             raise _fail("is not used by type mailcow (the Mailcow dump is archived)", job, "paths")
         return ()
+    if job_type == "npm":
+        if given:
+            raise _fail("is not used by type npm (npm_dir is archived)", job, "paths")
+        return ()
     if given is None and job_type == "nginx":
         return NGINX_DEFAULT_PATHS
     items = _string_list(given, job, "paths")
@@ -422,6 +430,15 @@ def _mailcow_options(raw: dict[str, Any], job: str, job_type: str) -> dict[str, 
     }
 
 
+def _npm_options(raw: dict[str, Any], job: str, job_type: str) -> dict[str, Any]:
+    directory = raw.get("npm_dir")
+    if job_type != "npm":
+        if directory is not None:
+            raise _fail("only applies to type npm", job, "npm_dir")
+        return {}
+    return {"npm_dir": _absolute_path(directory, job, "npm_dir") if directory is not None else DEFAULT_NPM_DIR}
+
+
 def _has_whitespace(text: str) -> bool:
     return any(character.isspace() for character in text)
 
@@ -476,6 +493,7 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
         **optional_text,
         **_remote_options(raw, name),
         **_mailcow_options(raw, name, job_type),
+        **_npm_options(raw, name, job_type),
     )
 
 

@@ -41,6 +41,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
     RunnerSettings,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.mailcow import dump_mailcow
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.npm import dump_npm
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.remote import (
     Remote,
     cleanup_remote,
@@ -321,6 +322,11 @@ def _prepare_sources(job: BackupJob, ctx: RunContext, staging: str, result: RunR
         paths, warnings = dump_mailcow(job, staging, ctx.settings.lock_dir)
         result.warnings.extend(warnings)
         ctx.log.info(job.name, f"Mailcow dump checked: {', '.join(os.path.basename(path) for path in paths)}")
+        return paths, staging
+    if job.type == "npm":
+        ctx.log.info(job.name, f"copying Nginx Proxy Manager's {job.npm_dir} and its database")
+        paths, warnings = dump_npm(job, staging)
+        ctx.log.info(job.name, "NPM's database copied and checked")
         return paths, staging
     sources, warnings = existing_sources(job)
     if job.type == "nginx":

@@ -632,6 +632,8 @@ def cmd_compose(args: list[str]) -> int:
     if project is None and os.path.isfile(env_file):
         project = _env_project(env_file)
     project = project or re.sub(r"[^a-z0-9_-]", "", os.path.basename(directory).lower())
+    if verb == "exec":
+        return compose_exec(project, rest)
     with world(write=verb in ("down", "up", "stop", "start")) as data:
         members = {n: c for n, c in data["containers"].items() if c.get("project") == project}
         if verb == "ps":
@@ -674,6 +676,80 @@ def cmd_compose(args: list[str]) -> int:
     return 1
 
 
+# Programs of a service's image that ``compose exec`` finds first on PATH (the rest is the host's sh and tools).
+IMAGE_TOOLS = ("mariadb-dump", "mysqldump")
+
+
+def compose_exec(project: str, args: list[str]) -> int:
+    """``compose exec [-T] SERVICE CMD...``: CMD runs through the host's sh with the container's environment and
+    the image's tools (IMAGE_TOOLS) first on PATH, so shell syntax in CMD behaves as in the container."""
+    args = [arg for arg in args if arg not in ("-T", "--no-TTY")]
+    if len(args) < 2:
+        fail("docker compose exec: requires SERVICE COMMAND")
+    service, command = args[0], args[1:]
+    with world() as data:
+        container = next(
+            (c for c in data["containers"].values() if c.get("project") == project and c.get("service") == service),
+            None,
+        )
+    if container is None or container["state"] != "running":
+        fail(f'service "{service}" is not running')
+    tools = os.path.join(WORLD, "image-tools")
+    os.makedirs(tools, exist_ok=True)
+    for tool in IMAGE_TOOLS:
+        path = os.path.join(tools, tool)
+        if not os.path.exists(path):
+            with open(path, "w") as handle:
+                handle.write(f'#!/bin/sh\nexec python3 {shlex.quote(os.path.abspath(__file__))} __tool {tool} "$@"\n')
+            os.chmod(path, 0o755)
+    env = {
+        **container.get("env", {}),
+        "PATH": f"{tools}:/usr/local/bin:/usr/bin:/bin",
+        "DOCKER_STANDIN_WORLD": WORLD,
+        "DOCKER_STANDIN_CONTAINER": container["id"],
+    }
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def run_tool(tool: str, args: list[str]) -> int:
+    """A program of a service's image, run by compose_exec: the MariaDB dump tool over the service's data."""
+    identifier = os.environ.get("DOCKER_STANDIN_CONTAINER", "")
+    with world() as data:
+        container = next((c for c in data["containers"].values() if c["id"] == identifier), None)
+        faults = data.get("faults", {})
+    if container is None:
+        fail(f"{tool}: no container")
+    env = container.get("env", {})
+    options = dict(arg[2:].split("=", 1) for arg in args if arg.startswith("--") and "=" in arg)
+    names = [arg for arg in args if not arg.startswith("-")]
+    # The server's password is the one of its first start, unless it was changed since (``db_password``).
+    password = container.get("db_password", env.get("MYSQL_PASSWORD"))
+    if options.get("user") != env.get("MYSQL_USER") or options.get("password") != password:
+        fail(
+            f"{tool}: Got error: 1045: \"Access denied for user '{options.get('user')}'@'localhost'\" "
+            "when trying to connect",
+            2,
+        )
+    if names != [env.get("MYSQL_DATABASE")]:
+        fail(f"{tool}: Got error: 1049: \"Unknown database '{' '.join(names)}'\" when selecting the database", 2)
+    datadir = container["mounts"].get("/var/lib/mysql", "")
+    print(f"-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB (stand-in)\n--\n-- Host: localhost    Database: {names[0]}")
+    print("CREATE TABLE `stand_in_files` (`path` varchar(255), `sha256` char(64));")
+    for directory, _dirs, files in sorted(os.walk(datadir)):
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            with open(path, "rb") as handle:
+                digest = hashlib.sha256(handle.read()).hexdigest()
+            print(f"INSERT INTO `stand_in_files` VALUES ('{os.path.relpath(path, datadir)}','{digest}');")
+            sys.stdout.flush()
+            if faults.get("dump_dies"):
+                fail(
+                    f"{tool}: Error 2013: Lost connection to server during query when dumping table `stand_in_files`", 2
+                )
+    print(f"-- Dump completed on {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    return 0
+
+
 COMMANDS = {
     "volume": cmd_volume,
     "network": cmd_network,
@@ -695,6 +771,8 @@ def main(argv: list[str]) -> int:
         fail(f"docker stand-in: no world at {WORLD!r} (DOCKER_STANDIN_WORLD)")
     if argv[:1] == ["__container"]:
         return run_container(argv[1], json.loads(argv[2]))
+    if argv[:1] == ["__tool"]:
+        return run_tool(argv[1], argv[2:])
     with open(os.path.join(WORLD, "calls"), "a") as log:
         log.write(shlex.join(argv) + "\n")
     if not argv or argv[0] not in COMMANDS:

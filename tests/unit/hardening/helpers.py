@@ -317,7 +317,7 @@ def cron_entries(text: str, with_user: bool = True) -> list[tuple[str, str]]:
 
 
 @functools.cache
-def _cached_sources(entry: str):
+def _cached_sources(entry: str = "_runner.cli"):
     from ansible_collections.smgr.server_manager.plugins.module_utils._runner import build as _runner_build
 
     return _runner_build.collect_sources(entry)

@@ -317,6 +317,9 @@ BAD = [
     ({"name": "j", "type": "mailcow", "mailcow_components": ["sogo"]}, "job 'j': mailcow_components: unknown"),
     ({"name": "j", "type": "mailcow", "mailcow_components": ["all", "vmail"]}, "'all' cannot be combined"),
     ({"name": "j", "type": "mailcow", "mailcow_dir": "mailcow"}, "job 'j': mailcow_dir: must be an absolute"),
+    ({"name": "j", "type": "npm", "npm_dir": "nginx"}, "job 'j': npm_dir: must be an absolute"),
+    ({"name": "j", "type": "npm", "paths": ["/srv"]}, "job 'j': paths: is not used by type npm"),
+    ({"name": "j", "type": "paths", "paths": ["/srv"], "npm_dir": "/root/nginx"}, "job 'j': npm_dir: only applies"),
     ({"name": "j", "type": "mailcow", "mailcow_threads": 100}, "job 'j': mailcow_threads: "),
     ({"name": "j", "type": "mailcow", "mailcow_threads": 0}, "job 'j': mailcow_threads: "),
     (

@@ -48,6 +48,14 @@ def test_mailcow_defaults():
     assert job.mailcow_components == ("all",)
     assert job.expanded_mailcow_components() == ("vmail", "crypt", "redis", "rspamd", "postfix", "mysql")
     assert job.mailcow_threads == 1
+    assert job.mailcow_install_files is True
+
+
+def test_npm_defaults():
+    job = validate_job({"name": "proxy", "type": "npm"})
+    assert job.paths == ()
+    assert job.npm_dir == "/root/nginx"
+    assert job.mailcow_dir is None
 
 
 def test_remote_forms():
@@ -69,7 +77,7 @@ BAD = [
     ({"name": "dot.name", "type": "paths", "paths": ["/a"]}, "invalid job name"),
     ({"name": "-dash", "type": "paths", "paths": ["/a"]}, "invalid job name"),
     ({"name": "x" * 65, "type": "paths", "paths": ["/a"]}, "invalid job name"),
-    ({"name": "j", "type": "tarball", "paths": ["/a"]}, "job 'j': type: must be one of nginx, mailcow, paths"),
+    ({"name": "j", "type": "tarball", "paths": ["/a"]}, "job 'j': type: must be one of nginx, mailcow, npm, paths"),
     ({"name": "j", "paths": ["/a"]}, "job 'j': type: must be one of"),
     ({"name": "j", "type": "paths"}, "job 'j': paths: type paths needs at least one path"),
     ({"name": "j", "type": "paths", "paths": []}, "job 'j': paths: type paths needs at least one path"),
