@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import Notifier, RunResult
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import system_rows
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, load_config
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
     ALWAYS,
@@ -63,9 +64,14 @@ def backup_report(job: BackupJob, result: RunResult, log_tail: list[str]) -> Bac
 class MailNotifier(Notifier):
     """Sends through ``_mail`` with the settings in ``<config_dir>/notifications.yaml`` (missing file: disabled)."""
 
-    def __init__(self, config_dir: str, host: str | None = None) -> None:
+    def __init__(self, config_dir: str, host: str | None = None, backup_root: str | None = None) -> None:
         self.path = os.path.join(config_dir, NOTIFICATIONS_FILE)
         self.host = host or default_hostname()
+        self.backup_root = backup_root
+
+    def _system(self) -> tuple[tuple[str, str], ...]:
+        """The system block of every message: this host and the free space of the backup root."""
+        return system_rows(self.host, self.backup_root)
 
     def _config(self) -> NotifyConfig:
         return load_config(self.path, missing_ok=True)
@@ -76,7 +82,7 @@ class MailNotifier(Notifier):
             notification = backup_notification(backup_report(job, result, log_tail), self.host)
             if result.recovered and config.notify_on_failure:
                 notification = replace(notification, outcome=ALWAYS)
-            notify(config, notification)
+            notify(config, notification, system=self._system())
         except SmgrError as exc:
             return str(exc)
         return None
@@ -98,7 +104,7 @@ class MailNotifier(Notifier):
             log_tail="\n".join(log_tail) if failed else None,
         )
         try:
-            notify(self._config(), maintenance_notification(report, self.host))
+            notify(self._config(), maintenance_notification(report, self.host), system=self._system())
         except SmgrError as exc:
             return str(exc)
         return None
@@ -120,7 +126,7 @@ class MailNotifier(Notifier):
             log_tail="\n".join(log_tail) if result.status != "ok" else None,
         )
         try:
-            notify(self._config(), maintenance_notification(report, self.host))
+            notify(self._config(), maintenance_notification(report, self.host), system=self._system())
         except SmgrError as exc:
             return str(exc)
         return None
@@ -128,7 +134,7 @@ class MailNotifier(Notifier):
     def health(self, checks: list[tuple[str, bool, str]]) -> str | None:
         report = HealthReport(checks=tuple(HealthCheck(name, ok, detail) for name, ok, detail in checks))
         try:
-            send_health(self._config(), report, self.host)
+            send_health(self._config(), report, self.host, system=self._system())
         except SmgrError as exc:
             return str(exc)
         return None

@@ -30,6 +30,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
     validate_job,
     validate_scheduled_job_name,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import CERT_FAIL_DAYS, CERT_WARN_DAYS
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import (
     scalar_sub_options,
     split_string_lists,
@@ -69,6 +70,9 @@ HEALTH_DEFAULTS: dict[str, Any] = {
     "min_free": "10%",
     "cron_check": True,
     "notify": True,
+    "service_check": True,
+    "cert_warn_days": CERT_WARN_DAYS,
+    "cert_fail_days": CERT_FAIL_DAYS,
 }
 
 # The role's path variables: each must be absolute.
@@ -134,12 +138,30 @@ def runner_command(runner_path: str, config_dir: str) -> str:
     return command
 
 
+def certificate_day_problems(health: Mapping[str, Any]) -> list[str]:
+    """smgr_health's certificate limits: whole days, 0 <= cert_fail_days <= cert_warn_days."""
+    warn, fail = health.get("cert_warn_days"), health.get("cert_fail_days")
+    for name, value in (("cert_warn_days", warn), ("cert_fail_days", fail)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return [f"smgr_health.{name}: must be a whole number of days (0 or more), got {value!r}"]
+    if fail > warn:
+        return [f"smgr_health.cert_fail_days: {fail} is more than cert_warn_days {warn}"]
+    return []
+
+
 def health_command(runner: str, health: Mapping[str, Any]) -> str:
     command = f"{runner} health --max-age {health['max_age_hours']} --min-free {shlex.quote(str(health['min_free']))}"
     if not health["cron_check"]:
         command += " --no-cron-check"
     if not health["notify"]:
         command += " --no-notify"
+    if not health["service_check"]:
+        command += " --no-service-check"
+    # Only when set otherwise, so that the cron line of a profile that keeps the defaults stays as it was.
+    if health["cert_warn_days"] != CERT_WARN_DAYS:
+        command += f" --cert-warn-days {int(health['cert_warn_days'])}"
+    if health["cert_fail_days"] != CERT_FAIL_DAYS:
+        command += f" --cert-fail-days {int(health['cert_fail_days'])}"
     return command
 
 
@@ -276,6 +298,7 @@ def _cron_jobs(
     ]
     # The runner's other verbs: (entry, settings with their defaults, command).
     health = _settings(variables, "smgr_health", HEALTH_DEFAULTS, problems)
+    problems += certificate_day_problems(health)
     drill = _settings(variables, "smgr_drill", DRILL_DEFAULTS, problems)
     for name, settings, command in (
         (CLEANUP_ENTRY, cleanup, f"{runner} cleanup"),

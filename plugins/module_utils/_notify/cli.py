@@ -20,10 +20,12 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import system_rows
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import DEFAULT_PATH, load_config
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
     LEVELS,
     SendError,
+    default_hostname,
     send_custom,
     send_test,
 )
@@ -56,8 +58,10 @@ def main(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    backup_root: str | None = None,
 ) -> int:
-    """Run ``smgr notify``; returns the exit code (see the module docstring)."""
+    """Run ``smgr notify``; returns the exit code (see the module docstring). ``backup_root``: whose free space
+    the message's system block shows."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser(prog, default_config)
     try:
@@ -66,11 +70,13 @@ def main(
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         config = load_config(args.config)
+        host = args.hostname or default_hostname()
+        system = system_rows(host, backup_root)
         if args.command == "test":
-            result = send_test(config, args.hostname)
+            result = send_test(config, host, system=system)
         else:
             body = stdin.read() if args.body == "-" else args.body
-            result = send_custom(config, args.subject, body, args.level, args.hostname)
+            result = send_custom(config, args.subject, body, args.level, host, system=system)
     except SmgrError as exc:
         stderr.write(f"{prog}: {exc}\n")
         return EXIT_FAILED if isinstance(exc, SendError) else EXIT_USAGE

@@ -23,11 +23,13 @@ from __future__ import annotations
 import html
 import socket
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import system_rows
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, is_dns_name
 
 # smtplib, ssl and email are imported where a message is built or sent: the runner imports this module for
@@ -205,6 +207,10 @@ def _text_body(body: _Body, host: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+TEXT_SIGNATURE = "\n\n-- \n"  # where _text_body's signature starts
+HTML_SIGNATURE = '<p style="color:#666">Sent by '  # and _html_body's
+
+
 def _html_body(body: _Body, host: str, colour: str) -> str:
     esc = html.escape
     rows = "\n".join(
@@ -223,6 +229,25 @@ def _html_body(body: _Body, host: str, colour: str) -> str:
         parts += [f"<h3>{esc(title)}</h3>", f'<pre style="background:#f4f4f4;padding:8px">{esc(content)}</pre>']
     parts += [f'<p style="color:#666">Sent by {esc(PRODUCT)} on {esc(host)}.</p>', "</body></html>"]
     return "\n".join(parts) + "\n"
+
+
+def with_system_block(notification: Notification, rows: Sequence[tuple[str, str]]) -> Notification:
+    """The notification with a "System" block (host, uptime, load, memory, backup space) before its signature."""
+    if not rows:
+        return notification
+    width = max(len(label) for label, _value in rows) + 1
+    text_block = "\n\nSystem:\n" + "\n".join(f"  {label + ':':<{width}} {value}" for label, value in rows)
+    cut = notification.text.rfind(TEXT_SIGNATURE)
+    text = notification.text[:cut] + text_block + notification.text[cut:] if cut >= 0 else notification.text
+    esc = html.escape
+    html_rows = "\n".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0">{esc(label)}</th><td>{esc(value)}</td></tr>'
+        for label, value in rows
+    )
+    html_block = f'<h3>System</h3>\n<table style="color:#444">\n{html_rows}\n</table>\n'
+    cut = notification.html.rfind(HTML_SIGNATURE)
+    markup = notification.html[:cut] + html_block + notification.html[cut:] if cut >= 0 else notification.html
+    return replace(notification, text=text, html=markup)
 
 
 def _notification(subject: str, body: _Body, outcome: str, host: str, colour: str) -> Notification:
@@ -516,12 +541,22 @@ def deliver(config: NotifyConfig, message: EmailMessage, ehlo_name: str = "local
         smtp.close()  # the message is delivered; a rude goodbye changes nothing
 
 
-def notify(config: NotifyConfig, notification: Notification, dry_run: bool = False) -> SendResult:
-    """Send ``notification`` if the preferences allow it; ``dry_run`` builds it and sends nothing."""
+def notify(
+    config: NotifyConfig,
+    notification: Notification,
+    dry_run: bool = False,
+    system: Sequence[tuple[str, str]] | None = None,
+) -> SendResult:
+    """Send ``notification`` if the preferences allow it; ``dry_run`` builds it and sends nothing.
+
+    Every message carries the system block: ``system`` rows (the runner adds its backup root's free space),
+    by default this host's (sysinfo.system_rows).
+    """
     recipients = config.to_emails
     reason = skip_reason(config, notification.outcome)
     if reason is not None:
         return SendResult(False, notification.subject, recipients, skipped=reason)
+    notification = with_system_block(notification, system if system is not None else system_rows(notification.host))
     message = build_message(config, notification)
     if dry_run:
         return SendResult(False, notification.subject, recipients)
@@ -541,15 +576,24 @@ def send_maintenance_result(config: NotifyConfig, report: MaintenanceReport, hos
     return notify(config, maintenance_notification(report, host or default_hostname()))
 
 
-def send_health(config: NotifyConfig, report: HealthReport, host: str | None = None) -> SendResult:
-    return notify(config, health_notification(report, host or default_hostname()))
+def send_health(
+    config: NotifyConfig, report: HealthReport, host: str | None = None, system: Sequence[tuple[str, str]] | None = None
+) -> SendResult:
+    return notify(config, health_notification(report, host or default_hostname()), system=system)
 
 
 def send_custom(
-    config: NotifyConfig, subject: str, body: str, level: str = "info", host: str | None = None
+    config: NotifyConfig,
+    subject: str,
+    body: str,
+    level: str = "info",
+    host: str | None = None,
+    system: Sequence[tuple[str, str]] | None = None,
 ) -> SendResult:
-    return notify(config, custom_notification(subject, body, level, host or default_hostname()))
+    return notify(config, custom_notification(subject, body, level, host or default_hostname()), system=system)
 
 
-def send_test(config: NotifyConfig, host: str | None = None) -> SendResult:
-    return notify(config, test_notification(config, host or default_hostname()))
+def send_test(
+    config: NotifyConfig, host: str | None = None, system: Sequence[tuple[str, str]] | None = None
+) -> SendResult:
+    return notify(config, test_notification(config, host or default_hostname()), system=system)

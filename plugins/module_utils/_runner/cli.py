@@ -72,6 +72,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog
     human_bytes,
     utc_now,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import (
+    CERT_FAIL_DAYS,
+    CERT_WARN_DAYS,
+    service_checks,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status import (
     archive_host,
     archives_of,
@@ -123,7 +128,9 @@ class Runner:
 
     def context(self, verb: str) -> RunContext:
         log = RunLog(self.settings.log_dir, verb, echo=self.stderr)
-        notifier = self._notifier or MailNotifier(self.config_dir, self.settings.archive_host)
+        notifier = self._notifier or MailNotifier(
+            self.config_dir, self.settings.archive_host, self.settings.backup_root
+        )
         return RunContext(settings=self.settings, host=self.host, log=log, notifier=notifier)
 
     def job(self, name: str) -> BackupJob:
@@ -293,6 +300,8 @@ class Runner:
 
     def health(self, args: argparse.Namespace) -> int:
         threshold = parse_threshold(args.min_free)
+        if not 0 <= args.cert_fail_days <= args.cert_warn_days:
+            raise UsageError("--cert-fail-days must be 0 or more and at most --cert-warn-days")
         jobs = self.jobs([])
         now = utc_now()
         ctx = self.context("health")
@@ -306,7 +315,12 @@ class Runner:
         offsite = offsite_age_problems(jobs, self.settings.state_dir, limits, now)
         space = free_space_problems(jobs, threshold)
         cron = [] if args.no_cron_check else cron_problems()
-        problems = age + offsite + drills + space + cron
+        findings, service_rows = (
+            ([], []) if args.no_service_check else service_checks(jobs, now, args.cert_warn_days, args.cert_fail_days)
+        )
+        services = [HealthProblem(f.check, f.message) for f in findings if f.level == "problem"]
+        warnings = [HealthProblem(f.check, f.message) for f in findings if f.level == "warning"]
+        problems = age + offsite + drills + space + cron + services
         checks = [
             (
                 "Last successful backup",
@@ -326,17 +340,31 @@ class Runner:
         checks.append(("Free space", not space, "; ".join(p.message for p in space) or f"above {threshold.describe()}"))
         if not args.no_cron_check:
             checks.append(("Cron daemon", not cron, "; ".join(p.message for p in cron) or "running"))
+        checks += service_rows
         for problem in problems:
             ctx.log.warning(problem.job, f"health: {problem.message}")
-        if not problems:
+        for warning in warnings:
+            ctx.log.warning(None, f"health warning: {warning.message}")
+        if not problems and not warnings:
             ctx.log.info(None, f"health ok ({len(jobs)} job(s))")
         elif not args.no_notify:
             error = ctx.notifier.health(checks)
             if error:
                 ctx.log.error(None, f"health notification not sent: {error}")
-        lines = [f"{'OK' if ok else 'PROBLEM'}: {name}: {detail}" for name, ok, detail in checks]
-        self.emit({"ok": not problems, "problems": [p.as_dict() for p in problems]}, lines)
+        lines = [f"{row_verdict(name, ok, services, warnings)}: {name}: {detail}" for name, ok, detail in checks]
+        result = {"ok": not problems, "problems": [p.as_dict() for p in problems]}
+        if warnings:
+            result["warnings"] = [w.as_dict() for w in warnings]
+        self.emit(result, lines)
         return EXIT_OK if not problems else EXIT_FAILED
+
+
+def row_verdict(name: str, ok: bool, problems: list[HealthProblem], warnings: list[HealthProblem]) -> str:
+    """OK, PROBLEM, or WARNING for a check whose findings are only warnings (a certificate expiring soon)."""
+    if ok:
+        return "OK"
+    warned = {warning.check for warning in warnings}
+    return "WARNING" if name in warned and name not in {problem.check for problem in problems} else "PROBLEM"
 
 
 # --------------------------------------------------------------------------- command line
@@ -372,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     list_.add_argument("jobs", nargs="*")
     status = verbs.add_parser("status", parents=[common], help="last result, last success, age, next run")
     status.add_argument("jobs", nargs="*")
-    health = verbs.add_parser("health", parents=[common], help="check backup age, free space and cron")
+    health = verbs.add_parser(
+        "health", parents=[common], help="check backup age, free space, cron, the services' containers, certificates"
+    )
     health.add_argument(
         "--max-age",
         type=float,
@@ -385,6 +415,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"free space on backup filesystems, 10%% or 5G (default {DEFAULT_MIN_FREE})",
     )
     health.add_argument("--no-cron-check", action="store_true", help="skip the cron daemon check")
+    health.add_argument(
+        "--no-service-check", action="store_true", help="skip the containers, system nginx and certificate checks"
+    )
+    health.add_argument(
+        "--cert-warn-days",
+        type=int,
+        default=CERT_WARN_DAYS,
+        help=f"a certificate expiring within this many days is a warning (default {CERT_WARN_DAYS})",
+    )
+    health.add_argument(
+        "--cert-fail-days",
+        type=int,
+        default=CERT_FAIL_DAYS,
+        help=f"a certificate expiring within this many days is a problem (default {CERT_FAIL_DAYS})",
+    )
     health.add_argument("--no-notify", action="store_true", help="do not send the health notification")
     notify = verbs.add_parser("notify", help="send a test or custom notification (smgr notify --help)", add_help=False)
     notify.add_argument("rest", nargs=argparse.REMAINDER)
@@ -423,8 +468,17 @@ def main(
     config_dir = resolve_config_dir(getattr(args, "config_dir", None), environ, runner_path)
     if args.verb == "notify":
         notifications = os.path.join(config_dir, "notifications.yaml")
+        try:
+            backup_root: str | None = effective_settings(config_dir).backup_root
+        except SmgrError:
+            backup_root = None  # the message can go without the backup space row
         return _notify_cli.main(
-            args.rest, prog="smgr notify", default_config=notifications, stdout=stdout, stderr=stderr
+            args.rest,
+            prog="smgr notify",
+            default_config=notifications,
+            stdout=stdout,
+            stderr=stderr,
+            backup_root=backup_root,
         )
     try:
         runner = Runner(config_dir, bool(getattr(args, "json", False)), stdout, stderr, notifier)

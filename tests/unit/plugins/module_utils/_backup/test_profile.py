@@ -266,3 +266,25 @@ def test_mailcow_jobs_the_script_would_refuse_fail_on_the_controller(job, expect
     assert len(problems) == 1
     assert "smgr_backups.mail" in problems[0] or "job 'mail'" in problems[0]
     assert expected in problems[0]
+
+
+def test_health_service_options_reach_the_command_only_when_changed():
+    default = build_profile(variables(), check)
+    [entry] = [e for e in default.cron_jobs if e["name"] == "health"]
+    assert "--cert" not in entry["command"] and "--no-service-check" not in entry["command"]
+    changed = build_profile(
+        variables(smgr_health={"service_check": False, "cert_warn_days": 30, "cert_fail_days": 7}), check
+    )
+    [entry] = [e for e in changed.cron_jobs if e["name"] == "health"]
+    assert entry["command"].endswith(" --no-service-check --cert-warn-days 30 --cert-fail-days 7")
+
+
+@pytest.mark.parametrize(
+    ("health", "expected"),
+    [
+        ({"cert_warn_days": 2, "cert_fail_days": 5}, "smgr_health.cert_fail_days: 5 is more than cert_warn_days 2"),
+        ({"cert_fail_days": -1}, "smgr_health.cert_fail_days: must be a whole number of days"),
+    ],
+)
+def test_bad_certificate_limits_fail_on_the_controller(health, expected):
+    assert any(expected in problem for problem in problems_of(smgr_health=health))

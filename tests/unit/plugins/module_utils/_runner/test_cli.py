@@ -211,6 +211,22 @@ def test_health_ok_and_problems_with_notification(prefix, data, tmp_path):
     assert "more than 26 hours" in text and "below 99.9%" in text
 
 
+def test_every_runner_mail_carries_the_system_block(prefix, data):
+    prefix.add_job(name="app", type="paths", paths=[str(data)])
+    with SmtpServer("plain") as server:
+        prefix.configure_mail(server.port, notify_on_success=True)
+        prefix.run("backup", "app", check=0)
+        prefix.run("notify", "test", check=0)
+        messages = [received.message() for received in server.wait_for(2)]
+    for message in messages:
+        text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        system = text[text.index("\nSystem:\n") : text.index("\n-- \n")]
+        for label in ("Host:", "Uptime:", "Load:", "Memory:", "Backup space:"):
+            assert label in system, (label, text)
+        assert f"on {prefix.settings.backup_root}" in system
+        assert "<h3>System</h3>" in message.get_body(("html",)).get_content()
+
+
 def test_health_cron_check(tmp_path):
     proc = tmp_path / "proc"
     (proc / "1").mkdir(parents=True)
