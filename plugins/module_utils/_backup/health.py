@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import process_running
 
 CRON_NAMES = ("cron", "crond")
 DEFAULT_MAX_AGE_HOURS = 26
@@ -203,20 +204,7 @@ def free_space_problems(jobs: Sequence[BackupJob], threshold: FreeSpaceThreshold
 
 def cron_running(proc: str = "/proc") -> bool:
     """Whether a cron daemon (``cron`` or ``crond``) is among the running processes."""
-    try:
-        entries = os.listdir(proc)
-    except OSError:
-        return False
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(os.path.join(proc, entry, "comm"), encoding="utf-8", errors="replace") as handle:
-                if handle.read().strip() in CRON_NAMES:
-                    return True
-        except OSError:
-            continue
-    return False
+    return process_running(CRON_NAMES, proc)
 
 
 def cron_problems(proc: str = "/proc") -> list[HealthProblem]:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import process_running, subprocess_env
 
 try:
     import yaml
@@ -143,22 +143,6 @@ def compose_findings(project: ComposeProject) -> list[Finding]:
     return findings
 
 
-def _nginx_running(proc: str = "/proc") -> bool:
-    try:
-        entries = os.listdir(proc)
-    except OSError:
-        return False
-    for entry in entries:
-        if entry.isdigit():
-            try:
-                with open(os.path.join(proc, entry, "comm"), encoding="utf-8", errors="replace") as handle:
-                    if handle.read().strip() == "nginx":
-                        return True
-            except OSError:
-                continue
-    return False
-
-
 def nginx_findings(proc: str = "/proc") -> list[Finding]:
     """The system nginx, when installed: running (systemd's verdict when systemd runs) and ``nginx -t`` clean."""
     if shutil.which("nginx") is None:
@@ -168,7 +152,7 @@ def nginx_findings(proc: str = "/proc") -> list[Finding]:
         status, output, _errors = _run(["systemctl", "is-active", "nginx"])
         if status != 0:
             findings.append(Finding("System nginx", "problem", f"nginx is {output.strip() or 'not active'}"))
-    elif not _nginx_running(proc):
+    elif not process_running(("nginx",), proc):
         findings.append(Finding("System nginx", "problem", "nginx is not running"))
     status, output, errors = _run(["nginx", "-t"])
     said = [line for line in (errors + output).splitlines() if line.strip()]

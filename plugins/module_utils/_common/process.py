@@ -13,7 +13,7 @@ import re
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -102,3 +102,21 @@ def run_in_session(
             _kill_group(process)
             raise
         return SessionResult(status, tail_lines(output, tail), matching_lines(output, notable) if notable else [])
+
+
+def process_running(names: Collection[str], proc: str = "/proc") -> bool:
+    """Whether a process whose name (``/proc/<pid>/comm``) is one of ``names`` runs."""
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return False
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "comm"), encoding="utf-8", errors="replace") as handle:
+                if handle.read().strip() in names:
+                    return True
+        except OSError:
+            continue
+    return False
