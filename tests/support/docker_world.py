@@ -29,6 +29,7 @@ MAILCOW_SERVICES: dict[str, tuple[str, dict[str, str]]] = {
     "dovecot-mailcow": ("ghcr.io/mailcow/dovecot:2.34", {"/var/vmail": "vmail", "/mail_crypt": "crypt"}),
     "postfix-mailcow": ("ghcr.io/mailcow/postfix:1.80", {"/var/spool/postfix": "postfix"}),
     "rspamd-mailcow": ("ghcr.io/mailcow/rspamd:2.2", {"/var/lib/rspamd": "rspamd"}),
+    "nginx-mailcow": ("ghcr.io/mailcow/nginx:1.03", {}),
     "watchdog-mailcow": ("ghcr.io/mailcow/watchdog:2.08", {}),
 }
 

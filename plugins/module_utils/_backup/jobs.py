@@ -32,7 +32,9 @@ COMPRESSIONS = ("zstd", "gzip")
 MAILCOW_COMPONENTS = ("vmail", "crypt", "redis", "rspamd", "postfix", "mysql")
 NGINX_DEFAULT_PATHS = ("/etc/nginx", "/etc/letsencrypt")
 DEFAULT_MAILCOW_DIR = "/opt/mailcow-dockerized"
-DEFAULT_NPM_DIR = "/root/nginx"  # the old TUI's example settings
+DEFAULT_NPM_DIR = "/root/nginx"
+MAILCOW_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+-]*\Z")
+MAILCOW_SAFE_CHARACTERS = "letters, digits and . _ / + - only"  # the old TUI's example settings
 DEFAULT_BACKUP_ROOT = "/var/backups/smgr"
 DEFAULT_CONFIG_DIR = "/opt/server-manager/config"
 DEFAULT_STATE_DIR = "/opt/server-manager/state"
@@ -414,9 +416,9 @@ def _mailcow_options(raw: dict[str, Any], job: str, job_type: str) -> dict[str, 
         return {}
     directory = raw.get("mailcow_dir")
     directory = _absolute_path(directory, job, "mailcow_dir") if directory is not None else DEFAULT_MAILCOW_DIR
-    if _has_whitespace(directory):
+    if not MAILCOW_SAFE_PATH.match(directory):
         # Mailcow's script uses its own directory unquoted (source, the compose file test).
-        raise _fail(f"{directory!r} contains whitespace, which Mailcow's script cannot handle", job, "mailcow_dir")
+        raise _fail(f"{directory!r}: Mailcow's script needs a path of {MAILCOW_SAFE_CHARACTERS}", job, "mailcow_dir")
     threads = raw.get("mailcow_threads")
     install_files = raw.get("mailcow_install_files")
     return {
@@ -439,10 +441,6 @@ def _npm_options(raw: dict[str, Any], job: str, job_type: str) -> dict[str, Any]
     return {"npm_dir": _absolute_path(directory, job, "npm_dir") if directory is not None else DEFAULT_NPM_DIR}
 
 
-def _has_whitespace(text: str) -> bool:
-    return any(character.isspace() for character in text)
-
-
 def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
     """Turn a mapping (module options or a parsed job file) into a BackupJob, or raise SmgrError naming the field."""
     if not isinstance(raw, dict):
@@ -459,9 +457,10 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
         raise _fail(f"must be one of {', '.join(COMPRESSIONS)}, got {compression!r}", name, "compression")
     dest = raw.get("dest")
     dest = _absolute_path(dest, name, "dest") if dest is not None else os.path.join(backup_root, name)
-    if job_type == "mailcow" and _has_whitespace(dest):
-        # Mailcow's script mounts its backup location unquoted (docker run -v ${BACKUP_LOCATION}/...).
-        raise _fail(f"{dest!r} contains whitespace, which Mailcow's backup script cannot handle", name, "dest")
+    if job_type == "mailcow" and not MAILCOW_SAFE_PATH.match(dest):
+        # Mailcow's script mounts its backup location unquoted (docker run -v ${BACKUP_LOCATION}/...): whitespace
+        # splits it, glob characters expand, a colon ends the mount source.
+        raise _fail(f"{dest!r}: Mailcow's script needs a path of {MAILCOW_SAFE_CHARACTERS}", name, "dest")
     paths = _job_paths(raw, name, job_type)
     for path in paths:
         if dest == path or dest.startswith(path.rstrip("/") + "/"):

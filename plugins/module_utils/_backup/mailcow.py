@@ -25,10 +25,14 @@ are copied next to the dump, so the archive alone rebuilds the host (docs/mailco
 from __future__ import annotations
 
 import fnmatch
+import io
 import os
 import re
 import shutil
 import subprocess
+import tarfile
+import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +40,11 @@ from dataclasses import dataclass
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_in_session, subprocess_env
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
+    run_in_session,
+    subprocess_env,
+    tail_lines,
+)
 
 HELPER_SCRIPT = os.path.join("helper-scripts", "backup_and_restore.sh")
 CONTAINER_NAME = "mailcow-backup"
@@ -58,8 +66,11 @@ ARCHIVE_FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (".tar.zst", ("zstd", "-q", "-d", "-c")),
     (".tar.gz", ("gzip", "-d", "-c")),
 )
-# mariabackup's checkpoint file: xtrabackup_checkpoints up to MariaDB 11.x, mariadb_backup_checkpoints after
+# mariabackup's checkpoint file: xtrabackup_checkpoints up to MariaDB 11.x, mariadb_backup_checkpoints after;
+# --prepare turns its backup_type from full-backuped into full-prepared.
 CHECKPOINT_FILES = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
+PREPARED = re.compile(r"^backup_type\s*=\s*full-prepared\s*$", re.MULTILINE)
+READ_SIZE = 1024 * 1024
 INSTALL_FILES = ("mailcow.conf", "docker-compose.yml", "docker-compose.override.yml", "data/assets/ssl", "data/conf")
 INSTALL_EXCLUDES = ("*.log", "*.log.*", "dump.rdb")
 INSTALL_COPY = "mailcow-dockerized"  # beside mailcow-<date>/ in the archive
@@ -166,52 +177,78 @@ def _member_tree(name: str) -> tuple[str, str]:
     return top, rest
 
 
-def _last_error_line(process: subprocess.Popen) -> str:
-    text = process.stderr.read().decode("utf-8", "backslashreplace").strip() if process.stderr else ""
-    return text.splitlines()[-1] if text else ""
+def _read_checkpoint(stream: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    handle = stream.extractfile(member)
+    return handle.read(65536).decode("utf-8", "backslashreplace") if handle is not None else ""
 
 
-def archive_problem(archive: ComponentArchive) -> str | None:
-    """Why a component archive does not hold its component, or None: it must decompress and list to the end,
-    contain its tree, and for the database mariabackup's checkpoint file in that tree."""
+def archive_problem(archive: ComponentArchive, timeout: float) -> str | None:
+    """Why a component archive does not hold its component, or None: it must decompress and read as tar to the
+    end, contain its tree, and for the database mariabackup's prepared checkpoint file in that tree.
+
+    One pass: the decompressor's output is read as a tar stream in Python (1 MiB reads), which also gives the
+    checkpoint file's content; the decompressor's errors go to a file (no pipe to fill), and it is killed when
+    ``timeout`` seconds pass.
+    """
     tree = COMPONENT_TREES[archive.component]
-    env = subprocess_env()
-    with open(archive.path, "rb") as source:
+    has_tree = False
+    checkpoint: str | None = None
+    entries = 0
+    tar_error = None
+    expired = threading.Event()
+    with open(archive.path, "rb") as source, tempfile.TemporaryFile() as errors:
         decompress = subprocess.Popen(
-            list(archive.decompressor), stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            list(archive.decompressor), stdin=source, stdout=subprocess.PIPE, stderr=errors, env=subprocess_env()
         )
-        listing = subprocess.Popen(
-            ["tar", "-t", "-f", "-"], stdin=decompress.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-        )
-        if decompress.stdout is not None:
-            decompress.stdout.close()  # tar owns the pipe now; a decompressor whose reader died gets SIGPIPE
-        has_tree = has_checkpoint = False
-        entries = 0
-        for raw in listing.stdout if listing.stdout is not None else ():
-            top, rest = _member_tree(raw.decode("utf-8", "backslashreplace").rstrip("\n"))
-            entries += 1
-            if top == tree:
-                has_tree = True
-                if rest in CHECKPOINT_FILES:
-                    has_checkpoint = True
-        listing_error, decompress_error = _last_error_line(listing), _last_error_line(decompress)
-        listing_status, decompress_status = listing.wait(), decompress.wait()
-    if decompress_status != 0:
-        detail = decompress_error or f"{archive.decompressor[0]} exit {decompress_status}"
-        return f"{archive.name} is corrupt ({detail})"
-    if listing_status != 0:
-        return f"{archive.name} is not a readable tar archive ({listing_error or f'tar exit {listing_status}'})"
+
+        def stop() -> None:
+            expired.set()
+            decompress.kill()
+
+        timer = threading.Timer(timeout, stop)
+        timer.start()
+        output = decompress.stdout if decompress.stdout is not None else io.BytesIO()
+        try:
+            with tarfile.open(fileobj=output, mode="r|", bufsize=READ_SIZE) as stream:
+                for member in stream:
+                    entries += 1
+                    top, rest = _member_tree(member.name)
+                    if top == tree:
+                        has_tree = True
+                        if rest in CHECKPOINT_FILES and member.isfile():
+                            checkpoint = _read_checkpoint(stream, member)
+            while output.read(READ_SIZE):
+                pass  # the end-of-archive padding: the decompressor must finish, not die of SIGPIPE
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            tar_error = str(exc) or type(exc).__name__
+        finally:
+            output.close()
+            status = decompress.wait()
+            timer.cancel()
+        decompress_error = (tail_lines(errors, 1) or [""])[0]
+    timed_out = expired.is_set()
+    if timed_out:
+        return f"checking {archive.name} did not finish within {timeout:.0f}s"
+    if status != 0:
+        return f"{archive.name} is corrupt ({decompress_error or f'{archive.decompressor[0]} exit {status}'})"
+    if tar_error:
+        return f"{archive.name} is not a readable tar archive ({tar_error})"
     if not has_tree:
         return (
             f"{archive.name} holds no /{tree}/ ({entries} entries): its container archived nothing "
             "(the script goes on after a failed step)"
         )
-    if archive.component == "mysql" and not has_checkpoint:
-        return f"{archive.name} holds no mariabackup checkpoint file in /{tree}/: the database dump failed"
+    if archive.component == "mysql":
+        if checkpoint is None:
+            return f"{archive.name} holds no mariabackup checkpoint file in /{tree}/: the database dump failed"
+        if not PREPARED.search(checkpoint):
+            found = re.search(r"backup_type\s*=\s*(\S+)", checkpoint)
+            state = found.group(1) if found else "unknown"
+            return f"{archive.name}: mariabackup's --prepare did not complete (backup_type = {state})"
     return None
 
 
-def dump_problems(dump_dir: str, components: Sequence[str]) -> list[str]:
+def dump_problems(dump_dir: str, components: Sequence[str], timeout: float = 3600) -> list[str]:
     """What is wrong with a dump directory: missing, corrupt or empty component archives (empty list = good)."""
     problems = []
     for component in components:
@@ -219,7 +256,7 @@ def dump_problems(dump_dir: str, components: Sequence[str]) -> list[str]:
         if archive is None:
             problems.append(f"{component}: {archive_stem(component)}.tar.zst (or .tar.gz) is missing")
             continue
-        problem = archive_problem(archive)
+        problem = archive_problem(archive, timeout)
         if problem:
             problems.append(f"{component}: {problem}")
     return problems
@@ -275,6 +312,16 @@ def dump_mailcow(job: BackupJob, staging_dir: str, lock_dir: str) -> tuple[list[
 
     Returns (paths in ``staging_dir`` to archive, warnings) or raises SmgrError naming what is wrong.
     """
+    dest_mode = os.stat(job.dest).st_mode
+    if dest_mode & 0o001:
+        # The staging directory must be 0755 for the script; only a closed parent keeps the dump (mail, keys,
+        # mailcow.conf with the database passwords, written 0644 by the containers) from other users.
+        raise SmgrError(
+            f"{job.dest} can be entered by every user (mode {dest_mode & 0o7777:04o}); Mailcow's dump inside "
+            f"would be readable by them: chmod o-rwx {job.dest}",
+            job=job.name,
+            field="dest",
+        )
     os.makedirs(staging_dir, mode=STAGING_MODE)
     os.chmod(staging_dir, STAGING_MODE)  # the umask must not narrow it: the script checks the mode
     with HostLock(lock_dir, job.name, job.timeout):
@@ -288,7 +335,7 @@ def dump_mailcow(job: BackupJob, staging_dir: str, lock_dir: str) -> tuple[list[
             f"instead of one; it said: {said}",
             job=job.name,
         )
-    problems = dump_problems(directories[0], job.expanded_mailcow_components())
+    problems = dump_problems(directories[0], job.expanded_mailcow_components(), job.timeout)
     if problems:
         raise SmgrError(
             f"Mailcow's dump is incomplete (script exit {status}): {'; '.join(problems)}; it said: {said}",

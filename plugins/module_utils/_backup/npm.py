@@ -35,7 +35,7 @@ try:
 except ImportError:  # the runner checks PyYAML at start; the module reports it through jobs.HAS_YAML
     yaml = None  # type: ignore[assignment]
 
-COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")  # Compose's order
 ARCHIVE_DIR = "npm"  # npm_dir's copy inside the archive
 DATABASE_DUMP = "npm-database.sql"
 DEFAULT_SQLITE_FILE = "/data/database.sqlite"
@@ -43,7 +43,7 @@ SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 SKIPPED_DIRS = ("data/logs",)
 DUMP_FOOTER = "-- Dump completed"
 DUMP_SCRIPT = (
-    'dump=$(command -v mariadb-dump || command -v mysqldump) && exec "$dump" --single-transaction --routines '
+    'dump=$(command -v mariadb-dump || command -v mysqldump) && exec "$dump" --lock-tables --routines '
     '--user="$MYSQL_USER" --password="$MYSQL_PASSWORD" "$MYSQL_DATABASE"'
 )
 
@@ -104,6 +104,36 @@ def _host_path(mounts: dict[str, str], inside: str) -> str | None:
     return None
 
 
+def _inside(path: str, directory: str) -> bool:
+    return path.startswith(directory.rstrip("/") + "/")
+
+
+def _check_app_mounts(app: dict, npm_dir: str, compose: str, job: str) -> None:
+    """NPM's /data and /etc/letsencrypt must be bind mounts of real directories inside npm_dir: anything else
+    (a named volume, a directory elsewhere, a symlink) would leave configurations or certificates out unnoticed."""
+    mounts = _bind_mounts(app, npm_dir)
+    volumes = [str(volume) for volume in app.get("volumes") or [] if not isinstance(volume, dict)]
+    for inside, required in (("/data", True), ("/etc/letsencrypt", False)):
+        host = mounts.get(inside)
+        if host is None:
+            named = any(volume.split(":")[1:2] == [inside] for volume in volumes)
+            if required or named:
+                raise SmgrError(
+                    f"NPM's {inside} is not a bind mount in {compose} (an npm job backs up npm_dir; bind-mount "
+                    f"./{inside.rsplit('/', 1)[1]}:{inside} as NPM's guide does)",
+                    job=job,
+                    field="npm_dir",
+                )
+            continue
+        if not _inside(host, npm_dir) or os.path.realpath(host) != host:
+            raise SmgrError(
+                f"NPM's {inside} is {host}, not a real directory inside {npm_dir} (a symlink or another place "
+                "would be archived as a link or not at all)",
+                job=job,
+                field="npm_dir",
+            )
+
+
 def find_database(npm_dir: str, job: str) -> NpmDatabase:
     path = compose_file(npm_dir, job)
     if yaml is None:
@@ -123,6 +153,7 @@ def find_database(npm_dir: str, job: str) -> NpmDatabase:
     if app_name is None:
         raise SmgrError(f"{path} has no service running jc21/nginx-proxy-manager", job=job, field="npm_dir")
     app = services[app_name] or {}
+    _check_app_mounts(app, npm_dir, path, job)
     environment = _environment(app)
     host = environment.get("DB_MYSQL_HOST")
     if host:
@@ -142,7 +173,7 @@ def find_database(npm_dir: str, job: str) -> NpmDatabase:
             job=job,
             field="npm_dir",
         )
-    if not database.startswith(npm_dir.rstrip("/") + "/"):
+    if not _inside(database, npm_dir):
         raise SmgrError(f"NPM's database {database} lies outside {npm_dir}", job=job, field="npm_dir")
     if not os.path.isfile(database):
         raise SmgrError(f"NPM's SQLite database {database} does not exist", job=job, field="npm_dir")
@@ -151,6 +182,9 @@ def find_database(npm_dir: str, job: str) -> NpmDatabase:
 
 def copy_sqlite(source: str, target: str, job: str) -> None:
     """SQLite's online backup API: a consistent copy while NPM writes; then the copy's integrity check."""
+    if os.path.lexists(target) or os.path.realpath(target) == os.path.realpath(source):
+        raise SmgrError(f"refusing to copy NPM's database onto {target}", job=job)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
     origin = copy = None
     try:
         origin = sqlite3.connect(source, timeout=60)
@@ -224,7 +258,7 @@ def dump_npm(job: BackupJob, staging_dir: str) -> tuple[list[str], list[str]]:
 
     Returns (paths to archive, warnings) or raises SmgrError naming what is wrong (nothing is archived then).
     """
-    npm_dir = os.path.normpath(job.npm_dir or "")
+    npm_dir = os.path.realpath(job.npm_dir or "")  # a symlinked install directory is fine, links inside are not
     database = find_database(npm_dir, job.name)
     os.makedirs(staging_dir, mode=0o700)
     target = os.path.join(staging_dir, ARCHIVE_DIR)

@@ -99,22 +99,41 @@ def parse_compose_ps(output: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def compose_services(compose_file: str) -> list[str]:
+def _override_file(compose_file: str) -> str | None:
+    stem, suffix = os.path.splitext(compose_file)
+    path = f"{stem}.override{suffix}"
+    return path if os.path.isfile(path) else None
+
+
+def compose_services(compose_file: str) -> dict[str, dict]:
+    """The project's services, its override file merged in, without those behind a profile (not started by
+    ``docker compose up``): ``{name: definition}``."""
     if yaml is None:
         raise SmgrError("PyYAML is required to read compose files")
-    with open(compose_file, encoding="utf-8") as handle:
-        compose = yaml.safe_load(handle) or {}
-    services = compose.get("services") if isinstance(compose, dict) else None
-    return sorted(str(name) for name in services) if isinstance(services, dict) else []
+    services: dict[str, dict] = {}
+    for path in (compose_file, _override_file(compose_file)):
+        if path is None:
+            continue
+        with open(path, encoding="utf-8") as handle:
+            compose = yaml.safe_load(handle) or {}
+        found = compose.get("services") if isinstance(compose, dict) else None
+        for name, definition in (found or {}).items() if isinstance(found, dict) else ():
+            services.setdefault(str(name), {}).update(definition if isinstance(definition, dict) else {})
+    return {name: item for name, item in sorted(services.items()) if not item.get("profiles")}
+
+
+def _finished_one_shot(container: dict, definition: dict) -> bool:
+    """A service without a restart policy that exited 0 has done its job (an init or migration container)."""
+    restart = str(definition.get("restart", "no")).strip("'\"")
+    return restart == "no" and int(container.get("ExitCode") or 0) == 0
 
 
 def compose_findings(project: ComposeProject) -> list[Finding]:
     check = f"{project.label} containers"
     if project.compose_file is None or not os.path.isfile(project.compose_file):
         return [Finding(check, "problem", f"no compose file in {project.directory}")]
-    status, output, errors = _run(
-        ["docker", "compose", "-f", project.compose_file, "ps", "--all", "--format", "json"], cwd=project.directory
-    )
+    # From the project directory without -f, as its operators run it: Compose reads the override file too.
+    status, output, errors = _run(["docker", "compose", "ps", "--all", "--format", "json"], cwd=project.directory)
     if status != 0:
         said = errors.strip().splitlines()[-1:] or [f"exit {status}"]
         return [Finding(check, "problem", f"docker compose ps failed: {said[0]}")]
@@ -132,7 +151,8 @@ def compose_findings(project: ComposeProject) -> list[Finding]:
         state = str(container.get("State") or "unknown").lower()
         health = str(container.get("Health") or "").lower()
         if state != "running":
-            findings.append(Finding(check, "problem", f"{service} ({name}) is {state}"))
+            if not (state == "exited" and _finished_one_shot(container, expected.get(service, {}))):
+                findings.append(Finding(check, "problem", f"{service} ({name}) is {state}"))
         elif health == "unhealthy":
             findings.append(Finding(check, "problem", f"{service} ({name}) is unhealthy"))
         elif health == "starting":
@@ -158,10 +178,13 @@ def nginx_findings(proc: str = "/proc") -> list[Finding]:
     said = [line for line in (errors + output).splitlines() if line.strip()]
     if status != 0:
         findings.append(Finding("System nginx", "problem", f"nginx -t failed: {(said or ['no output'])[-1]}"))
-    elif any("[warn]" in line for line in said):
-        warning = next(line for line in said if "[warn]" in line)
-        findings.append(Finding("System nginx", "warning", f"nginx -t warns: {warning}"))
     return findings
+
+
+def nginx_warnings() -> list[str]:
+    """``nginx -t``'s [warn] lines: shown in the health table, not mailed (many configurations warn for ever)."""
+    _status, output, errors = _run(["nginx", "-t"])
+    return [line.strip() for line in (errors + output).splitlines() if "[warn]" in line]
 
 
 def certificate_files(jobs: Sequence[BackupJob]) -> list[str]:
@@ -231,7 +254,9 @@ def service_checks(
     if any(job.type == "nginx" for job in jobs) and shutil.which("nginx") is not None:
         found = nginx_findings()
         findings += found
-        rows.append(("System nginx", not found, "; ".join(f.message for f in found) or "running, nginx -t clean"))
+        warned = nginx_warnings() if not found else []
+        clean = "running, nginx -t clean" + (f" ({len(warned)} [warn] line(s): {warned[0]})" if warned else "")
+        rows.append(("System nginx", not found, "; ".join(f.message for f in found) or clean))
     certificates, count = certificate_findings(jobs, now, warn_days, fail_days)
     if count:
         findings += certificates

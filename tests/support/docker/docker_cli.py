@@ -30,7 +30,8 @@ Mailcow's ``helper-scripts/backup_and_restore.sh`` and our health checks use, th
 
 Faults a test can set in world.json ``faults``: ``run_delay`` (seconds a container waits before its
 command, to outlive a timeout), ``die_mid_write`` (an archive name: the container writing it stops half way,
-exit 137, as when it is killed by the OOM killer).
+exit 137, as when it is killed by the OOM killer), ``prepare_fails`` (mariabackup --prepare exits 1),
+``dump_dies`` (the dump tool stops after its first row, exit 2).
 """
 
 from __future__ import annotations
@@ -223,8 +224,9 @@ def cmd_rm(args: list[str]) -> int:
         with world(write=True) as data:
             name = _find(data, key)
             if name is None:
-                sys.stderr.write(f"Error response from daemon: No such container: {key}\n")
-                status = 1
+                if not force:  # Docker 20.10 and later: rm -f of a missing container is no error
+                    sys.stderr.write(f"Error response from daemon: No such container: {key}\n")
+                    status = 1
                 continue
             container = data["containers"][name]
             if container["state"] == "running" and not force:
@@ -466,11 +468,18 @@ def _mariabackup(argv: list[str], container: dict) -> int:
     target = _map(mounts, options.get("target-dir", ""), identifier)
     checkpoints = os.path.join(target, "xtrabackup_checkpoints")
     if "prepare" in options:
+        with world() as data:
+            fails = data.get("faults", {}).get("prepare_fails")
+        if fails:
+            sys.stderr.write("mariabackup: Error: log sequence number mismatch (stand-in fault)\n")
+            return 1
         if not os.path.isfile(checkpoints):
             sys.stderr.write(f"mariabackup: Error: cannot open {options.get('target-dir')}/xtrabackup_checkpoints\n")
             return 1
-        with open(checkpoints, "a") as handle:
-            handle.write("prepared = 1\n")
+        with open(checkpoints) as handle:
+            text = handle.read()
+        with open(checkpoints, "w") as handle:  # as mariabackup: the backup is now prepared
+            handle.write(text.replace("backup_type = full-backuped", "backup_type = full-prepared"))
         print("mariabackup: completed OK!")
         return 0
     with world() as data:

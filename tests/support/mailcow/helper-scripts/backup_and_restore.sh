@@ -121,9 +121,9 @@ volume() { docker volume ls -qf "name=^${PROJECT}_${1}-vol-1$"; }
 # One component's volume archived by a throw-away container; its exit status is not looked at.
 dump_volume() {
     local component="$1" target="$2"
-    # shellcheck disable=SC2046  # unquoted like the real script: no volume gives an empty mount source
+    # shellcheck disable=SC2046,SC2086  # unquoted like the real script: no volume gives an empty mount source
     docker run --name mailcow-backup --rm \
-        -v "${target}:/backup:z" \
+        -v ${target}:/backup:z \
         -v $(volume "${component}"):/"${component}":ro,z \
         "${BACKUP_IMAGE}" /bin/tar --warning='no-file-ignored' --use-compress-program="${PACK}" \
         -Pcvpf "/backup/backup_${component}.tar.${EXT}" "/${component}"
@@ -131,20 +131,20 @@ dump_volume() {
 
 dump_database() {
     local target="$1" image
-    image="$(grep -iEo '(mysql|mariadb):.+' "${COMPOSE_FILE}" | head -n1)"
+    image="$(grep -iEo '(mysql|mariadb):.+' "${COMPOSE_FILE}")"
     if [[ -z ${image} ]]; then
         echo "Could not determine SQL image version, skipping backup..."
         return 0
     fi
     echo "Using SQL image ${image}, starting..."
-    # shellcheck disable=SC2046  # unquoted like the real script
+    # shellcheck disable=SC2046,SC2086  # unquoted like the real script
     docker run --name mailcow-backup --rm \
         --network $(docker network ls -qf "name=^${PROJECT}_mailcow-network$") \
         -v $(volume mysql):/var/lib/mysql/:ro,z \
         -t --entrypoint= \
         --sysctl net.ipv6.conf.all.disable_ipv6=1 \
-        -v "${target}:/backup:z" \
-        "${image}" /bin/sh -c "mariabackup --host mysql --user root --password ${DBROOT:-} --backup --rsync --target-dir=/backup_mariadb ; \
+        -v ${target}:/backup:z \
+        ${image} /bin/sh -c "mariabackup --host mysql --user root --password ${DBROOT:-} --backup --rsync --target-dir=/backup_mariadb ; \
         mariabackup --prepare --target-dir=/backup_mariadb ; \
         chown -R 999:999 /backup_mariadb ; \
         /bin/tar --warning='no-file-ignored' --use-compress-program='${PACK_DB}' -Pcvpf /backup/backup_mariadb.tar.${EXT} /backup_mariadb ;"

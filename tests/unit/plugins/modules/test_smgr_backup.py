@@ -324,11 +324,11 @@ BAD = [
     ({"name": "j", "type": "mailcow", "mailcow_threads": 0}, "job 'j': mailcow_threads: "),
     (
         {"name": "j", "type": "mailcow", "dest": "/srv/mail backups"},
-        "job 'j': dest: '/srv/mail backups' contains whitespace",
+        "job 'j': dest: '/srv/mail backups': Mailcow's script needs a path of",
     ),
     (
         {"name": "j", "type": "mailcow", "mailcow_dir": "/opt/mail cow"},
-        "job 'j': mailcow_dir: '/opt/mail cow' contains",
+        "job 'j': mailcow_dir: '/opt/mail cow': Mailcow's script",
     ),
     (
         {"name": "j", "type": "paths", "paths": ["/srv"], "mailcow_install_files": False},

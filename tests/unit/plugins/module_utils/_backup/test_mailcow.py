@@ -230,3 +230,21 @@ def test_missing_mailcow_installation(tmp_path):
     prefix.add_job(name="mail", type="mailcow", mailcow_dir=str(tmp_path / "nowhere"))
     result = json.loads(prefix.run("--json", "backup", "mail", check=1).stdout)
     assert "helper-scripts/backup_and_restore.sh not found" in result["error"]
+
+
+def test_a_failed_prepare_step_is_caught(tmp_path):
+    """mariabackup --backup worked, --prepare did not: the archive has the checkpoint file, not prepared."""
+    prefix, host = setup_job(tmp_path, mailcow_components=["mysql"])
+    host.docker.update(faults={"prepare_fails": True})
+    result = run(prefix, host, "backup", "mail", check=1)
+    assert "mariabackup's --prepare did not complete (backup_type = full-backuped)" in result["error"]
+
+
+def test_a_dest_every_user_can_enter_is_refused(tmp_path):
+    prefix, host = setup_job(tmp_path, mailcow_components=["crypt"])
+    dest = prefix.dest("mail")
+    dest.mkdir(parents=True)
+    dest.chmod(0o755)
+    result = run(prefix, host, "backup", "mail", check=1)
+    assert f"{dest} can be entered by every user (mode 0755)" in result["error"]
+    assert "mailcow-backup" not in "\n".join(host.docker.calls())

@@ -124,12 +124,48 @@ def test_a_missing_npm_dir_is_named_and_nothing_is_written(tmp_path):
     assert prefix.archives("npm") == []
 
 
-def test_a_database_on_a_named_volume_is_refused(tmp_path):
-    prefix, host = setup_job(tmp_path)
+@pytest.mark.parametrize("database", ["sqlite", "mysql"])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("./data:/data", "npm_data:/data"), "NPM's /data is not a bind mount"),
+        (("./letsencrypt:/etc/letsencrypt", "npm_le:/etc/letsencrypt"), "NPM's /etc/letsencrypt is not a bind mount"),
+        (("./data:/data", "/srv/elsewhere:/data"), "not a real directory inside"),
+    ],
+)
+def test_configurations_and_certificates_outside_npm_dir_are_refused(tmp_path, database, change, expected):
+    """Otherwise proxy hosts or certificates would be missing from the archive without a word."""
+    prefix, host = setup_job(tmp_path, database)
     compose = host.dir / "docker-compose.yml"
-    compose.write_text(compose.read_text().replace("./data:/data", "npm_data:/data"))
+    compose.write_text(compose.read_text().replace(*change))
     result = run(prefix, host, check=1)
-    assert "is not on a bind mount" in result["error"] and "npm_dir" in result["error"]
+    assert expected in result["error"] and "npm_dir" in result["error"]
+    assert prefix.archives("npm") == []
+
+
+def test_a_symlinked_data_directory_is_refused_not_copied_onto(tmp_path):
+    prefix, host = setup_job(tmp_path)
+    real = tmp_path / "real-data"
+    (host.dir / "data").rename(real)
+    (host.dir / "data").symlink_to(real)
+    result = run(prefix, host, check=1)
+    assert "not a real directory inside" in result["error"]
+    with sqlite3.connect(real / "database.sqlite") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    connection.close()
+
+
+def test_a_symlinked_npm_dir_is_fine_and_the_copy_is_private(tmp_path):
+    prefix, host = setup_job(tmp_path)
+    link = tmp_path / "nginx-link"
+    link.symlink_to(host.dir)
+    prefix.add_job(name="npm", type="npm", npm_dir=str(link))
+    result = run(prefix, host, check=0)
+    listing = subprocess.run(
+        ["tar", "-I", "zstd", "-tvf", result["archive"]], check=True, capture_output=True, text=True
+    ).stdout
+    [line] = [line for line in listing.splitlines() if line.endswith("npm/data/database.sqlite")]
+    assert line.startswith("-rw-------")
 
 
 def test_a_corrupt_database_fails_the_integrity_check(tmp_path):

@@ -257,7 +257,7 @@ def test_secrets_are_checked_but_never_part_of_the_profile():
     ("job", "expected"),
     [
         ({"type": "mailcow", "mailcow_threads": 100}, "mailcow_threads"),
-        ({"type": "mailcow", "dest": "/srv/mail backups"}, "dest: '/srv/mail backups' contains whitespace"),
+        ({"type": "mailcow", "dest": "/srv/mail backups"}, "dest: '/srv/mail backups': Mailcow's script needs"),
         ({"type": "mailcow", "mailcow_components": ["sogo"]}, "mailcow_components: unknown component 'sogo'"),
     ],
 )
