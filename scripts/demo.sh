@@ -2,11 +2,13 @@
 # `make demo`: the example profile (examples/inventory) applied to this machine, end to end,
 # with everything under one directory and without root:
 #
-#   1. sample data under the demo prefix: an nginx-style configuration tree and an application tree
+#   1. sample data under the demo prefix: an nginx-style configuration tree with a self-signed certificate
+#      (openssl, 60 days) in certbot's layout, and an application tree
 #   2. a local SMTP server on 127.0.0.1 (STARTTLS + AUTH, private CA) that keeps what it receives
 #   3. smgr.server_manager.site: the profile (runner, job definitions, notifications, cron file,
 #      logrotate) under the prefix; applied twice, the second run must change nothing
-#   4. smgr.server_manager.backup_now: every job backed up now (result table)
+#   4. smgr.server_manager.backup_now: every job backed up now (result table), a restore drill, and
+#      smgr health (backup ages, drills, free space, the sample certificate's expiry)
 #   5. smgr.server_manager.notify_test: a test notification
 #   6. smgr.server_manager.schedules: the schedules with their next runs
 #   7. the archives, the subjects of the received mails, and where everything is
@@ -78,9 +80,6 @@ server {
 }
 CONF
     ln -sfn ../sites-available/demo.example "$etc/nginx/sites-enabled/demo.example"
-    printf -- '-----BEGIN CERTIFICATE-----\n(demo certificate)\n-----END CERTIFICATE-----\n' \
-        >"$etc/letsencrypt/archive/demo.example/fullchain1.pem"
-    ln -sfn ../../archive/demo.example/fullchain1.pem "$etc/letsencrypt/live/demo.example/fullchain.pem"
     printf '<h1>demo</h1>\n' >"$app/releases/2026.01.0/public/index.html"
     ln -sfn releases/2026.01.0 "$app/current"
     printf 'DATABASE_URL=postgres://app@localhost/app\n' >"$app/shared/config/app.env"
@@ -96,6 +95,21 @@ if [ -d "$PREFIX/etc/nginx" ]; then
 else
     make_tree
     log "created $PREFIX/etc/nginx, $PREFIX/etc/letsencrypt and $PREFIX/srv/app"
+fi
+# A real (self-signed) certificate in certbot's layout, valid for 60 days: smgr health checks its expiry.
+make_certificate() {
+    local archive="$PREFIX/etc/letsencrypt/archive/demo.example" live="$PREFIX/etc/letsencrypt/live/demo.example"
+    mkdir -p "$archive" "$live"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 60 -subj /CN=demo.example \
+        -keyout "$archive/privkey1.pem" -out "$archive/cert1.pem" 2>/dev/null
+    cp "$archive/cert1.pem" "$archive/fullchain1.pem"
+    for name in cert fullchain privkey; do
+        ln -sfn "../../archive/demo.example/${name}1.pem" "$live/$name.pem"
+    done
+    log "created a certificate for demo.example, valid for 60 days"
+}
+if ! openssl x509 -noout -in "$PREFIX/etc/letsencrypt/live/demo.example/cert.pem" 2>/dev/null; then
+    make_certificate
 fi
 
 # --- 2. A local SMTP server ------------------------------------------------------------------------
@@ -183,6 +197,10 @@ playbook backup_now
 
 step "Restore drill: the newest archive of every job restored and checked (smgr drill)"
 "$PREFIX/opt/server-manager/bin/smgr" drill
+
+step "Health: backup ages, drills, free space, the certificate's expiry (smgr health)"
+# The demo host's cron daemon is not the point here; the other checks run as cron would run them.
+"$PREFIX/opt/server-manager/bin/smgr" health --no-cron-check --no-notify
 
 # --- 5. A test notification ------------------------------------------------------------------------
 step "Send a test notification (ansible-playbook smgr.server_manager.notify_test)"
