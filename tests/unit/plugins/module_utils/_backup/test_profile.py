@@ -296,7 +296,6 @@ def test_each_module_call_gets_its_whole_arguments():
             smgr_notifications={
                 "enabled": "yes",
                 "smtp_server": "smtp.example.com",
-                "smtp_user": "smgr",
                 "smtp_password": "s3cret",
                 "from_email": "a@example.com",
                 "to_emails": ["b@example.com"],
