@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
@@ -125,89 +125,9 @@ class Profile:
     backup_jobs: list[dict[str, Any]]  # smgr_backup's jobs
     cron_jobs: list[dict[str, Any]]  # smgr_schedule's jobs
     notifications: dict[str, Any]  # smgr_notify's settings options the inventory sets, secrets left out
-    # Each module call's whole arguments: the role's tasks pass them as one value, so that a host's converge
-    # templates three expressions instead of forty (every expression costs each host its templating).
-    backup_args: dict[str, Any] = field(default_factory=dict)
-    notify_args: dict[str, Any] = field(default_factory=dict)  # without smtp_password (the task adds it)
-    schedule_args: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "backup_jobs": self.backup_jobs,
-            "cron_jobs": self.cron_jobs,
-            "notifications": self.notifications,
-            "backup_args": self.backup_args,
-            "notify_args": self.notify_args,
-            "schedule_args": self.schedule_args,
-        }
-
-
-# The role's defaults of the variables that only pass through to a module (roles/smgr/defaults/main.yml).
-PASS_THROUGH_DEFAULTS: dict[str, Any] = {
-    "smgr_runner_interpreter": "",
-    "smgr_archive_host": "",
-    "smgr_metrics_file": "",
-    "smgr_logrotate_enabled": True,
-    "smgr_logrotate_frequency": "weekly",
-    "smgr_logrotate_rotate": 8,
-    "smgr_schedule_backups": 5,
-    "smgr_migrate_tui": True,
-}
-
-
-def module_arguments(
-    variables: Mapping[str, Any], module_jobs: list[dict[str, Any]], cron_jobs: list[dict[str, Any]], notifications
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(smgr_backup, smgr_notify, smgr_schedule) arguments, as the role's tasks used to spell them out."""
-    given = {**PASS_THROUGH_DEFAULTS, **{k: v for k, v in variables.items() if k in PASS_THROUGH_DEFAULTS}}
-    backup: dict[str, Any] = {
-        "jobs": module_jobs,
-        "exclusive": True,
-        "config_dir": variables["smgr_config_dir"],
-        "runner_path": variables["smgr_runner_path"],
-        "state_dir": variables["smgr_state_dir"],
-        "log_dir": variables["smgr_log_dir"],
-        "lock_dir": variables["smgr_lock_dir"],
-        "backup_root": variables["smgr_backup_root"],
-        "cron_file": variables["smgr_cron_file"],
-        "create_directories": True,
-        "logrotate_file": variables["smgr_logrotate_file"],
-        "logrotate_state": "present" if _truthy(given["smgr_logrotate_enabled"]) else "absent",
-        "logrotate_frequency": given["smgr_logrotate_frequency"],
-        "logrotate_rotate": given["smgr_logrotate_rotate"],
-    }
-    for option, variable in (
-        ("runner_interpreter", "smgr_runner_interpreter"),
-        ("archive_host", "smgr_archive_host"),
-        ("metrics_file", "smgr_metrics_file"),
-    ):
-        if given[variable]:  # empty: the module's default
-            backup[option] = given[variable]
-    notify = {
-        "path": os.path.join(variables["smgr_config_dir"], "notifications.yaml"),
-        **{key: value for key, value in notifications.items() if key != "enabled"},
-        "enabled": _truthy(notifications.get("enabled", False)),
-    }
-    schedule = {
-        "jobs": cron_jobs,
-        "exclusive": True,
-        "hash_seed": str(variables.get("smgr_schedule_seed") or ""),
-        "cron_file": variables["smgr_cron_file"],
-        "lock_dir": variables["smgr_lock_dir"],
-        "env": variables.get("smgr_cron_env") or {},
-        "backup": given["smgr_schedule_backups"],
-        "backup_dir": os.path.join(variables["smgr_state_dir"], "schedule-backups"),
-        "audit_log": os.path.join(variables["smgr_log_dir"], "schedule-audit.log"),
-        "migrate_tui": _truthy(given["smgr_migrate_tui"]),
-    }
-    return backup, notify, schedule
-
-
-def _truthy(value: Any) -> bool:
-    """Ansible's reading of a boolean variable (``true``, ``"yes"``, ``1`` ...)."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("yes", "on", "1", "true", "y", "t")
-    return bool(value)
+        return {"backup_jobs": self.backup_jobs, "cron_jobs": self.cron_jobs, "notifications": self.notifications}
 
 
 def runner_command(runner_path: str, config_dir: str) -> str:
@@ -460,5 +380,4 @@ def build_profile(variables: Mapping[str, Any], check: OptionsChecker) -> Profil
     notifications = _notifications(variables, check, problems)
     if problems:
         raise ProfileError(problems)
-    backup, notify, schedule = module_arguments(variables, module_jobs, cron_jobs, notifications)
-    return Profile(module_jobs, cron_jobs, notifications, backup, notify, schedule)
+    return Profile(module_jobs, cron_jobs, notifications)

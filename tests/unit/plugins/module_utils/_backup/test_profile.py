@@ -288,30 +288,3 @@ def test_health_service_options_reach_the_command_only_when_changed():
 )
 def test_bad_certificate_limits_fail_on_the_controller(health, expected):
     assert any(expected in problem for problem in problems_of(smgr_health=health))
-
-
-def test_each_module_call_gets_its_whole_arguments():
-    profile = build_profile(
-        variables(
-            smgr_notifications={
-                "enabled": "yes",
-                "smtp_server": "smtp.example.com",
-                "smtp_password": "s3cret",
-                "from_email": "a@example.com",
-                "to_emails": ["b@example.com"],
-            },
-            smgr_logrotate_enabled=False,
-            smgr_metrics_file="/var/lib/prometheus/node-exporter/smgr.prom",
-        ),
-        check,
-    )
-    backup = profile.backup_args
-    assert backup["jobs"] == profile.backup_jobs and backup["exclusive"] is True
-    assert backup["logrotate_state"] == "absent" and backup["metrics_file"].endswith("smgr.prom")
-    assert "runner_interpreter" not in backup and "archive_host" not in backup  # empty: the module's default
-    notify = profile.notify_args
-    assert notify["enabled"] is True and notify["path"].endswith("/notifications.yaml")
-    assert "smtp_password" not in notify and "s3cret" not in repr(profile.as_dict())
-    schedule = profile.schedule_args
-    assert schedule["jobs"] == profile.cron_jobs and schedule["migrate_tui"] is True
-    assert schedule["backup_dir"].endswith("/schedule-backups") and schedule["audit_log"].endswith("schedule-audit.log")
