@@ -403,9 +403,13 @@ def render_command(job: CronJob, lock_dir: str = DEFAULT_LOCK_DIR) -> str:
     else:
         shell_text = f"eval {command}"
     if job.log is not None:
-        log = _shell_word(job.log)
-        shell_text = f'(o=$(umask); umask {LOG_FILE_UMASK}; exec >> {log} 2>&1; umask "$o"; {shell_text})'
+        shell_text = logged(shell_text, job.log)
     return _cron_escape(shell_text)
+
+
+def logged(shell_text: str, log_file: str) -> str:
+    """``shell_text`` in a subshell whose output goes to ``log_file``, opened with umask 027 (mode 0640)."""
+    return f'(o=$(umask); umask {LOG_FILE_UMASK}; exec >> {_shell_word(log_file)} 2>&1; umask "$o"; {shell_text})'
 
 
 def render_job_line(job: CronJob, lock_dir: str = DEFAULT_LOCK_DIR, with_user: bool = True) -> str:

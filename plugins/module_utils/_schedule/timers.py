@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.calendar import on_calendar
-from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import LOG_FILE_UMASK
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import logged
 
 UNIT_PREFIX = "smgr-"
 MARKER = "# Managed by smgr.server_manager (smgr_schedule); changes here are overwritten."
@@ -54,12 +54,8 @@ def systemd_quote(text: str) -> str:
 def shell_script(command: str, log_file: str | None) -> str:
     """What ``/bin/sh -c`` runs: the command, with its output appended to ``log_file`` opened as cron's entry
     opens it (umask 027 for the log, the service's umask for the job)."""
-    if log_file is None:
-        return f"eval {shlex.quote(command)}"
-    return (
-        f'(o=$(umask); umask {LOG_FILE_UMASK}; exec >> {shlex.quote(log_file)} 2>&1; umask "$o"; '
-        f"eval {shlex.quote(command)})"
-    )
+    shell_text = f"eval {shlex.quote(command)}"
+    return logged(shell_text, log_file) if log_file is not None else shell_text
 
 
 def render_units(
