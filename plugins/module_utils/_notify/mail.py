@@ -24,7 +24,7 @@ import html
 import socket
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -81,6 +81,9 @@ class Notification:
     html: str
     outcome: str
     host: str
+    # What the text and HTML were rendered from, so that the sender can add the system block and render again.
+    body: _Body | None = field(default=None, compare=False, repr=False)
+    colour: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,30 +196,38 @@ class _Body:
     rows: tuple[tuple[str, str], ...]
     sections: tuple[tuple[str, str], ...] = ()
     paragraph: str | None = None
+    system: tuple[tuple[str, str], ...] = ()  # host, uptime, load, memory, backup space: before the signature
+
+
+def _aligned(rows: Sequence[tuple[str, str]], indent: str = "") -> list[str]:
+    width = max((len(label) for label, _value in rows), default=0) + 1
+    return [f"{indent}{label + ':':<{width}} {value}" for label, value in rows]
 
 
 def _text_body(body: _Body, host: str) -> str:
-    width = max((len(row[0]) for row in body.rows), default=0) + 1
     lines = [body.headline, ""]
     if body.paragraph:
         lines += [body.paragraph, ""]
-    lines += [f"{label + ':':<{width}} {value}" for label, value in body.rows]
+    lines += _aligned(body.rows)
     for title, content in body.sections:
         lines += ["", f"{title}:", content.rstrip("\n")]
+    if body.system:
+        lines += ["", "System:", *_aligned(body.system, "  ")]
     lines += ["", "-- ", f"Sent by {PRODUCT} on {host}."]
     return "\n".join(lines) + "\n"
 
 
-TEXT_SIGNATURE = "\n\n-- \n"  # where _text_body's signature starts
-HTML_SIGNATURE = '<p style="color:#666">Sent by '  # and _html_body's
+def _html_rows(rows: Sequence[tuple[str, str]]) -> str:
+    esc = html.escape
+    return "\n".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0">{esc(label)}</th><td>{esc(value)}</td></tr>'
+        for label, value in rows
+    )
 
 
 def _html_body(body: _Body, host: str, colour: str) -> str:
     esc = html.escape
-    rows = "\n".join(
-        f'<tr><th align="left" style="padding:2px 12px 2px 0">{esc(label)}</th><td>{esc(value)}</td></tr>'
-        for label, value in body.rows
-    )
+    rows = _html_rows(body.rows)
     parts = [
         "<!DOCTYPE html>",
         '<html><head><meta charset="utf-8"></head><body style="font-family:sans-serif">',
@@ -227,31 +238,29 @@ def _html_body(body: _Body, host: str, colour: str) -> str:
     parts.append(f"<table>\n{rows}\n</table>")
     for title, content in body.sections:
         parts += [f"<h3>{esc(title)}</h3>", f'<pre style="background:#f4f4f4;padding:8px">{esc(content)}</pre>']
+    if body.system:
+        parts += ["<h3>System</h3>", f'<table style="color:#444">\n{_html_rows(body.system)}\n</table>']
     parts += [f'<p style="color:#666">Sent by {esc(PRODUCT)} on {esc(host)}.</p>', "</body></html>"]
     return "\n".join(parts) + "\n"
 
 
 def with_system_block(notification: Notification, rows: Sequence[tuple[str, str]]) -> Notification:
-    """The notification with a "System" block (host, uptime, load, memory, backup space) before its signature."""
-    if not rows:
+    """The notification rendered again with a "System" block (host, uptime, load, memory, backup space)."""
+    if not rows or notification.body is None:
         return notification
-    width = max(len(label) for label, _value in rows) + 1
-    text_block = "\n\nSystem:\n" + "\n".join(f"  {label + ':':<{width}} {value}" for label, value in rows)
-    cut = notification.text.rfind(TEXT_SIGNATURE)
-    text = notification.text[:cut] + text_block + notification.text[cut:] if cut >= 0 else notification.text
-    esc = html.escape
-    html_rows = "\n".join(
-        f'<tr><th align="left" style="padding:2px 12px 2px 0">{esc(label)}</th><td>{esc(value)}</td></tr>'
-        for label, value in rows
+    body = replace(notification.body, system=tuple(rows))
+    return replace(
+        notification,
+        text=_text_body(body, notification.host),
+        html=_html_body(body, notification.host, notification.colour),
+        body=body,
     )
-    html_block = f'<h3>System</h3>\n<table style="color:#444">\n{html_rows}\n</table>\n'
-    cut = notification.html.rfind(HTML_SIGNATURE)
-    markup = notification.html[:cut] + html_block + notification.html[cut:] if cut >= 0 else notification.html
-    return replace(notification, text=text, html=markup)
 
 
 def _notification(subject: str, body: _Body, outcome: str, host: str, colour: str) -> Notification:
-    return Notification(one_line(subject), _text_body(body, host), _html_body(body, host, colour), outcome, host)
+    return Notification(
+        one_line(subject), _text_body(body, host), _html_body(body, host, colour), outcome, host, body, colour
+    )
 
 
 def _failure_sections(error: str | None, log_tail: str | None) -> tuple[tuple[str, str], ...]:
