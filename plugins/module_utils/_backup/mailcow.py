@@ -37,6 +37,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import SUFFIXES, decompressor_command
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
@@ -61,11 +62,8 @@ COMPONENT_TREES: dict[str, str] = {
     "postfix": "postfix",
     "mysql": "backup_mariadb",
 }
-# (suffix, decompressor): 2025-11 and later write zstd, earlier versions pigz/gzip
-ARCHIVE_FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (".tar.zst", ("zstd", "-q", "-d", "-c")),
-    (".tar.gz", ("gzip", "-d", "-c")),
-)
+# Mailcow since 2025-11 writes zstd dumps (backup_<component>.tar.zst), before pigz/gzip (.tar.gz): the two
+# suffixes and decompressors of our own archives (archive.SUFFIXES, archive.decompressor_command).
 # mariabackup's checkpoint file: xtrabackup_checkpoints up to MariaDB 11.x, mariadb_backup_checkpoints after;
 # --prepare turns its backup_type from full-backuped into full-prepared.
 CHECKPOINT_FILES = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
@@ -87,7 +85,7 @@ NOTABLE_OUTPUT = re.compile(
 class ComponentArchive:
     component: str
     path: str
-    decompressor: tuple[str, ...]
+    compression: str  # zstd or gzip
 
     @property
     def name(self) -> str:
@@ -164,10 +162,10 @@ def archive_stem(component: str) -> str:
 
 def find_component_archive(dump_dir: str, component: str) -> ComponentArchive | None:
     base = os.path.join(dump_dir, archive_stem(component))
-    for suffix, decompressor in ARCHIVE_FORMATS:
+    for suffix, compression in SUFFIXES.items():
         path = base + suffix
         if os.path.isfile(path) and not os.path.islink(path):
-            return ComponentArchive(component, path, decompressor)
+            return ComponentArchive(component, path, compression)
     return None
 
 
@@ -198,7 +196,11 @@ def archive_problem(archive: ComponentArchive, timeout: float) -> str | None:
     expired = threading.Event()
     with open(archive.path, "rb") as source, tempfile.TemporaryFile() as errors:
         decompress = subprocess.Popen(
-            list(archive.decompressor), stdin=source, stdout=subprocess.PIPE, stderr=errors, env=subprocess_env()
+            decompressor_command(archive.compression, None),
+            stdin=source,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=subprocess_env(),
         )
 
         def stop() -> None:
@@ -230,7 +232,7 @@ def archive_problem(archive: ComponentArchive, timeout: float) -> str | None:
     if timed_out:
         return f"checking {archive.name} did not finish within {timeout:.0f}s"
     if status != 0:
-        return f"{archive.name} is corrupt ({decompress_error or f'{archive.decompressor[0]} exit {status}'})"
+        return f"{archive.name} is corrupt ({decompress_error or f'{archive.compression} exit {status}'})"
     if tar_error:
         return f"{archive.name} is not a readable tar archive ({tar_error})"
     if not has_tree:
