@@ -15,6 +15,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import process_running
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import existing_ancestor
 
 CRON_NAMES = ("cron", "crond")
 DEFAULT_MAX_AGE_HOURS = 26
@@ -164,15 +165,6 @@ def drill_problems(
         if problem is not None:
             problems.append(problem)
     return problems, undrilled
-
-
-def existing_ancestor(path: str) -> str:
-    while not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return path
 
 
 def free_space_problems(jobs: Sequence[BackupJob], threshold: FreeSpaceThreshold) -> list[HealthProblem]:

@@ -57,7 +57,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retent
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import (
     RunLog,
-    human_bytes,
     iso,
     utc_now,
 )
@@ -65,6 +64,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_in_session, subprocess_env
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import human_bytes
 
 if TYPE_CHECKING:
     from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill import DrillResult

@@ -15,12 +15,24 @@ import socket
 UNKNOWN = "unknown"
 
 
-def _size(size: float) -> str:
+def human_bytes(size: float) -> str:
+    """``1.8 KiB``, ``530.7 MiB``: IEC units, one decimal (bytes without)."""
+    value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def existing_ancestor(path: str) -> str:
+    """``path`` or its nearest ancestor that exists (whose filesystem a path not created yet will be on)."""
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
 
 
 def uptime(proc: str = "/proc") -> str:
@@ -56,23 +68,17 @@ def memory(proc: str = "/proc") -> str:
     if len(values) != 2 or not values["MemTotal"]:
         return UNKNOWN
     share = 100 * values["MemAvailable"] / values["MemTotal"]
-    return f"{_size(values['MemAvailable'])} available of {_size(values['MemTotal'])} ({share:.0f} %)"
+    return f"{human_bytes(values['MemAvailable'])} available of {human_bytes(values['MemTotal'])} ({share:.0f} %)"
 
 
 def free_space(path: str) -> str:
-    probe = path
-    while probe and not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
     try:
-        stats = os.statvfs(probe or "/")
+        stats = os.statvfs(existing_ancestor(path) or "/")
     except OSError:
         return UNKNOWN
     total, free = stats.f_blocks * stats.f_frsize, stats.f_bavail * stats.f_frsize
     share = 100 * free / total if total else 0
-    return f"{_size(free)} free of {_size(total)} ({share:.0f} %) on {path}"
+    return f"{human_bytes(free)} free of {human_bytes(total)} ({share:.0f} %) on {path}"
 
 
 def system_rows(host: str | None = None, backup_root: str | None = None) -> tuple[tuple[str, str], ...]:

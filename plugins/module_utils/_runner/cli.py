@@ -69,7 +69,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run im
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import (
     RunLog,
-    human_bytes,
     utc_now,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import (
@@ -85,6 +84,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status
     scheduled_entries,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import human_bytes
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify import cli as _notify_cli
 
 CONFIG_ENV = "SMGR_CONFIG_DIR"
