@@ -42,6 +42,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
+    run_captured,
     run_in_session,
     subprocess_env,
     tail_lines,
@@ -100,24 +101,12 @@ def _joined(lines: Sequence[str]) -> str:
     return "; ".join(lines) or "none"
 
 
-def remove_container(env: dict[str, str]) -> str:
+def remove_container() -> str:
     """``docker rm -f mailcow-backup``; returns what happened, for the error message."""
-    try:
-        completed = subprocess.run(
-            ["docker", "rm", "-f", CONTAINER_NAME],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"removing its container {CONTAINER_NAME} failed: {exc}"
-    if completed.returncode == 0:
+    done = run_captured(["docker", "rm", "-f", CONTAINER_NAME], timeout=60)
+    if done.status == 0:
         return f"its container {CONTAINER_NAME} was removed"
-    detail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
-    return f"its container {CONTAINER_NAME} was not removed: {detail[0]}"
+    return f"its container {CONTAINER_NAME} was not removed: {done.last_line()}"
 
 
 def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str], list[str]]:
@@ -137,7 +126,7 @@ def run_helper(job: BackupJob, staging_dir: str) -> tuple[int, list[str], list[s
         notable=NOTABLE_OUTPUT,
     )
     if result.timed_out:
-        removed = remove_container(env)
+        removed = remove_container()
         raise SmgrError(
             f"Mailcow's backup script did not finish within {job.timeout}s and was stopped; {removed}; "
             f"output: {_joined(result.notable or result.tail)}",

@@ -17,14 +17,13 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import process_running, subprocess_env
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import process_running, run_captured
 
 try:
     import yaml
@@ -69,23 +68,8 @@ def compose_projects(jobs: Sequence[BackupJob]) -> list[ComposeProject]:
 
 
 def _run(argv: list[str], cwd: str | None = None) -> tuple[int, str, str]:
-    try:
-        completed = subprocess.run(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="backslashreplace",
-            env=subprocess_env(),
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError:
-        return 127, "", f"{argv[0]}: not installed"
-    except subprocess.TimeoutExpired:
-        return 124, "", f"{' '.join(argv[:3])} did not answer within {COMMAND_TIMEOUT}s"
-    return completed.returncode, completed.stdout, completed.stderr
+    done = run_captured(argv, COMMAND_TIMEOUT, cwd)
+    return done.status, done.stdout, done.stderr
 
 
 def parse_compose_ps(output: str) -> list[dict]:
@@ -163,10 +147,14 @@ def compose_findings(project: ComposeProject) -> list[Finding]:
     return findings
 
 
-def nginx_findings(proc: str = "/proc") -> list[Finding]:
-    """The system nginx, when installed: running (systemd's verdict when systemd runs) and ``nginx -t`` clean."""
+def nginx_findings(proc: str = "/proc") -> tuple[list[Finding], list[str]]:
+    """The system nginx, when installed: running (systemd's verdict when systemd runs) and ``nginx -t`` clean.
+
+    Also returns ``nginx -t``'s [warn] lines: shown in the health table, not mailed (many configurations warn
+    for ever).
+    """
     if shutil.which("nginx") is None:
-        return []
+        return [], []
     findings = []
     if os.path.isdir("/run/systemd/system") and shutil.which("systemctl"):
         status, output, _errors = _run(["systemctl", "is-active", "nginx"])
@@ -175,16 +163,10 @@ def nginx_findings(proc: str = "/proc") -> list[Finding]:
     elif not process_running(("nginx",), proc):
         findings.append(Finding("System nginx", "problem", "nginx is not running"))
     status, output, errors = _run(["nginx", "-t"])
-    said = [line for line in (errors + output).splitlines() if line.strip()]
+    said = [line.strip() for line in (errors + output).splitlines() if line.strip()]
     if status != 0:
         findings.append(Finding("System nginx", "problem", f"nginx -t failed: {(said or ['no output'])[-1]}"))
-    return findings
-
-
-def nginx_warnings() -> list[str]:
-    """``nginx -t``'s [warn] lines: shown in the health table, not mailed (many configurations warn for ever)."""
-    _status, output, errors = _run(["nginx", "-t"])
-    return [line.strip() for line in (errors + output).splitlines() if "[warn]" in line]
+    return findings, [line for line in said if "[warn]" in line]
 
 
 def certificate_files(jobs: Sequence[BackupJob]) -> list[str]:
@@ -252,9 +234,8 @@ def service_checks(
         detail = "; ".join(f.message for f in found) or "every container running and healthy"
         rows.append((f"{project.label} containers", not found, detail))
     if any(job.type == "nginx" for job in jobs) and shutil.which("nginx") is not None:
-        found = nginx_findings()
+        found, warned = nginx_findings()
         findings += found
-        warned = nginx_warnings() if not found else []
         clean = "running, nginx -t clean" + (f" ({len(warned)} [warn] line(s): {warned[0]})" if warned else "")
         rows.append(("System nginx", not found, "; ".join(f.message for f in found) or clean))
     certificates, count = certificate_findings(jobs, now, warn_days, fail_days)

@@ -120,3 +120,39 @@ def process_running(names: Collection[str], proc: str = "/proc") -> bool:
         except OSError:
             continue
     return False
+
+
+@dataclass(frozen=True)
+class Captured:
+    """How a short command ended (:func:`run_captured`): 127 when it is not installed, 124 when it timed out."""
+
+    status: int
+    stdout: str
+    stderr: str
+
+    def last_line(self) -> str:
+        """The last line it said (stderr first), or its exit status."""
+        lines = (self.stderr or self.stdout).strip().splitlines()
+        return lines[-1] if lines else f"exit {self.status}"
+
+
+def run_captured(argv: Sequence[str], timeout: float, cwd: str | None = None) -> Captured:
+    """A short command (a status query, a cleanup) in the C locale with its output kept; never raises for a
+    missing program or a timeout."""
+    try:
+        completed = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="backslashreplace",
+            env=subprocess_env(),
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        return Captured(127, "", f"{argv[0]}: not installed")
+    except subprocess.TimeoutExpired:
+        return Captured(124, "", f"{' '.join(argv[:3])} did not answer within {timeout:g}s")
+    return Captured(completed.returncode, completed.stdout, completed.stderr)

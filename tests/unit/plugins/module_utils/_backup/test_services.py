@@ -19,7 +19,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.servic
     compose_findings,
     compose_projects,
     nginx_findings,
-    nginx_warnings,
     parse_compose_ps,
 )
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
@@ -172,10 +171,9 @@ def test_nginx_t_output_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(
         os.path, "isdir", lambda path, real=os.path.isdir: False if path == "/run/systemd/system" else real(path)
     )
-    assert nginx_findings(str(proc)) == []
-    assert nginx_warnings() == ['nginx: [warn] conflicting server name "a" on 0.0.0.0:80, ignored']
+    assert nginx_findings(str(proc)) == ([], ['nginx: [warn] conflicting server name "a" on 0.0.0.0:80, ignored'])
     (proc / "42" / "comm").write_text("bash\n")
-    assert ("problem", "nginx is not running") in [(f.level, f.message) for f in nginx_findings(str(proc))]
+    assert ("problem", "nginx is not running") in [(f.level, f.message) for f in nginx_findings(str(proc))[0]]
 
 
 def test_smgr_health_reports_services_and_mails_a_certificate_warning(tmp_path, mailcow):
