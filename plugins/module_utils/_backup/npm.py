@@ -59,13 +59,18 @@ class NpmDatabase:
     data_dir: str | None = None
 
 
+def find_compose_file(directory: str) -> str | None:
+    """The compose file Compose itself would read in ``directory``, or None."""
+    found = (os.path.join(directory, name) for name in COMPOSE_FILES)
+    return next((path for path in found if os.path.isfile(path)), None)
+
+
 def compose_file(npm_dir: str, job: str) -> str:
     if not os.path.isdir(npm_dir):
         raise SmgrError(f"{npm_dir} is not a directory (NPM's install directory)", job=job, field="npm_dir")
-    for name in COMPOSE_FILES:
-        path = os.path.join(npm_dir, name)
-        if os.path.isfile(path):
-            return path
+    path = find_compose_file(npm_dir)
+    if path is not None:
+        return path
     raise SmgrError(f"no compose file ({', '.join(COMPOSE_FILES)}) in {npm_dir}", job=job, field="npm_dir")
 
 

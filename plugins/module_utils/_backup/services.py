@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.npm import find_compose_file
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import process_running, run_captured
 
@@ -34,7 +35,6 @@ CERT_WARN_DAYS = 14
 CERT_FAIL_DAYS = 3
 COMMAND_TIMEOUT = 60
 MAILCOW_COMPOSE = "docker-compose.yml"
-NPM_COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,8 @@ def compose_projects(jobs: Sequence[BackupJob]) -> list[ComposeProject]:
             path = os.path.join(job.mailcow_dir, MAILCOW_COMPOSE)
             projects.setdefault(job.mailcow_dir, ComposeProject("Mailcow", job.mailcow_dir, path))
         elif job.type == "npm" and job.npm_dir:
-            found = [os.path.join(job.npm_dir, name) for name in NPM_COMPOSE_FILES]
-            path = next((candidate for candidate in found if os.path.isfile(candidate)), None)
-            projects.setdefault(job.npm_dir, ComposeProject("Nginx Proxy Manager", job.npm_dir, path))
+            project = ComposeProject("Nginx Proxy Manager", job.npm_dir, find_compose_file(job.npm_dir))
+            projects.setdefault(job.npm_dir, project)
     return list(projects.values())
 
 
