@@ -30,7 +30,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
     validate_job,
     validate_scheduled_job_name,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import CERT_FAIL_DAYS, CERT_WARN_DAYS
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import (
+    CERT_FAIL_DAYS,
+    CERT_WARN_DAYS,
+    certificate_limits_problem,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import (
     scalar_sub_options,
     split_string_lists,
@@ -139,14 +143,9 @@ def runner_command(runner_path: str, config_dir: str) -> str:
 
 
 def certificate_day_problems(health: Mapping[str, Any]) -> list[str]:
-    """smgr_health's certificate limits: whole days, 0 <= cert_fail_days <= cert_warn_days."""
-    warn, fail = health.get("cert_warn_days"), health.get("cert_fail_days")
-    for name, value in (("cert_warn_days", warn), ("cert_fail_days", fail)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return [f"smgr_health.{name}: must be a whole number of days (0 or more), got {value!r}"]
-    if fail > warn:
-        return [f"smgr_health.cert_fail_days: {fail} is more than cert_warn_days {warn}"]
-    return []
+    """smgr_health's certificate limits, with the runner's own rule."""
+    problem = certificate_limits_problem(health.get("cert_warn_days"), health.get("cert_fail_days"))
+    return [f"smgr_health.{problem[0]}: {problem[1]}"] if problem else []
 
 
 def health_command(runner: str, health: Mapping[str, Any]) -> str:

@@ -37,6 +37,16 @@ COMMAND_TIMEOUT = 60
 MAILCOW_COMPOSE = "docker-compose.yml"
 
 
+def certificate_limits_problem(warn_days: object, fail_days: object) -> tuple[str, str] | None:
+    """(which limit, why) when the certificate limits are not whole days with 0 <= fail_days <= warn_days."""
+    for name, value in (("cert_warn_days", warn_days), ("cert_fail_days", fail_days)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return name, f"must be a whole number of days (0 or more), got {value!r}"
+    if fail_days > warn_days:  # type: ignore[operator]
+        return "cert_fail_days", f"{fail_days} is more than cert_warn_days {warn_days}"
+    return None
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing the service checks found: ``level`` "problem" or "warning", under the check named ``check``."""

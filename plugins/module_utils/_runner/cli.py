@@ -74,6 +74,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import (
     CERT_FAIL_DAYS,
     CERT_WARN_DAYS,
+    certificate_limits_problem,
     service_checks,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status import (
@@ -300,8 +301,9 @@ class Runner:
 
     def health(self, args: argparse.Namespace) -> int:
         threshold = parse_threshold(args.min_free)
-        if not 0 <= args.cert_fail_days <= args.cert_warn_days:
-            raise UsageError("--cert-fail-days must be 0 or more and at most --cert-warn-days")
+        limits = certificate_limits_problem(args.cert_warn_days, args.cert_fail_days)
+        if limits:
+            raise UsageError(f"--{limits[0].replace('_', '-')}: {limits[1]}")
         jobs = self.jobs([])
         now = utc_now()
         ctx = self.context("health")

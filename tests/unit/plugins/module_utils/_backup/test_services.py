@@ -195,3 +195,9 @@ def test_smgr_health_reports_services_and_mails_a_certificate_warning(tmp_path, 
     assert "dovecot-mailcow" in failed["problems"][0]["message"]
     quiet = prefix.run("health", "--no-cron-check", "--min-free", "1", "--no-service-check", env=mailcow.docker.env)
     assert quiet.returncode == 0 and "Mailcow" not in quiet.stdout
+
+
+def test_bad_certificate_limits_are_a_usage_error(tmp_path):
+    prefix = Prefix(tmp_path / "host")
+    done = prefix.run("health", "--cert-warn-days", "2", "--cert-fail-days", "5")
+    assert done.returncode == 2 and "--cert-fail-days: 5 is more than cert_warn_days 2" in done.stderr
