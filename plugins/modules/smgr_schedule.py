@@ -12,6 +12,10 @@ version_added: 0.1.0
 description:
   - Manages cron jobs in a cron file it owns (O(cron_file), default C(/etc/cron.d/smgr)) or in a marked block
     of a user's crontab (O(crontab_user)), never touching lines it does not own.
+  - With O(backend=systemd) the jobs are systemd timers instead, one C(smgr-<name>.service) and
+    C(smgr-<name>.timer) per job in O(unit_dir), at exactly the minutes the cron entry would run. A job lives in
+    one backend: the run writes the chosen one first and then removes the same jobs (with O(exclusive), every
+    managed job) from the other, so a host that switches misses no run and runs none twice.
   - Manage one job (O(name), O(schedule), O(command) ...) or the whole set at once (O(jobs), with O(exclusive)
     to remove managed jobs that are not listed). Every call writes the target at most once.
   - Schedules are the Server Manager presets, cron macros, 5-field cron expressions, or expressions with hashed
@@ -35,7 +39,33 @@ requirements:
   - cron-descriptor (optional, for richer descriptions)
   - C(crontab(1)) when O(crontab_user) is used, C(flock(1)) when O(prevent_overlap) is used
 options:
-  name:
+  backend:
+    description:
+      - Which scheduler runs the jobs.
+      - V(cron) writes cron lines (O(cron_file) or O(crontab_user)).
+      - V(systemd) writes a service (C(Type=oneshot), the same command through the cron environment's C(SHELL),
+        the same O(log) file) and a timer (C(OnCalendar=) lines, C(Persistent=) as O(persistent)) per job into
+        O(unit_dir), runs C(systemctl daemon-reload) once when a file changed, C(enable --now) for enabled timers,
+        C(disable --now) for O(disabled) ones and for removed jobs, and C(restart) for active timers whose
+        calendar changed. A V(@reboot) job is a service enabled for C(multi-user.target), without a timer.
+        systemd never starts a second copy of a running service, so O(prevent_overlap) has nothing to add there.
+      - The O(env) variables other than C(MAILTO) and C(SHELL) become C(Environment=) lines of the service.
+    type: str
+    choices: [cron, systemd]
+    default: cron
+    version_added: 0.2.0
+  unit_dir:
+    description:
+      - Directory of the unit files of O(backend=systemd). Only files named C(smgr-*.service) and C(smgr-*.timer)
+        that start with the module's marker line are ever changed or removed; a file of that name without the
+        marker is refused, not overwritten.
+      - When it is not one of systemd's unit directories (a prefix in tests or a demo), the files are written and
+        C(systemctl) is not called; RV(systemd_managed) says which.
+      - It is created (mode V(0755)) when missing; a path that is not a directory fails before anything is written.
+      - With O(backend=cron) it is read too, to remove what an earlier O(backend=systemd) run left there.
+    type: path
+    default: /etc/systemd/system
+    version_added: 0.2.0
     description:
       - Name of a single job. Letters, digits, V(_), V(.) and V(-), starting with a letter or digit.
       - Mutually exclusive with O(jobs).
@@ -80,6 +110,30 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  persistent:
+    description:
+      - O(backend=systemd) only. C(Persistent=) of the timer - a run missed while the host was off (or the timer
+        stopped) starts as soon as the timer runs again.
+    type: bool
+    default: true
+    version_added: 0.2.0
+  randomized_delay:
+    description:
+      - O(backend=systemd) only. C(RandomizedDelaySec=) of the timer - each run starts up to this many seconds
+        late (at most a week). Unset or V(0) starts at the minute.
+    type: int
+    version_added: 0.2.0
+  nice:
+    description:
+      - O(backend=systemd) only. C(Nice=) of the service (V(-20) to V(19)).
+    type: int
+    version_added: 0.2.0
+  io_class:
+    description:
+      - O(backend=systemd) only. C(IOSchedulingClass=) of the service.
+    type: str
+    choices: [realtime, best-effort, idle]
+    version_added: 0.2.0
   jobs:
     description:
       - The set of jobs to manage in one call, each with the options of a single job.
@@ -117,6 +171,24 @@ options:
         type: str
         choices: [present, absent]
         default: present
+      persistent:
+        description: As O(persistent).
+        type: bool
+        default: true
+        version_added: 0.2.0
+      randomized_delay:
+        description: As O(randomized_delay).
+        type: int
+        version_added: 0.2.0
+      nice:
+        description: As O(nice).
+        type: int
+        version_added: 0.2.0
+      io_class:
+        description: As O(io_class).
+        type: str
+        choices: [realtime, best-effort, idle]
+        version_added: 0.2.0
   exclusive:
     description:
       - With O(jobs), remove every managed job that is not listed.
@@ -177,6 +249,10 @@ options:
     default: root
     version_added: 0.2.0
 notes:
+  - The timer-only options (O(persistent), O(randomized_delay), O(nice), O(io_class)) are refused with
+    O(backend=cron), naming the job, rather than silently ignored.
+  - A O(backend=systemd) run on a host where systemd is not PID 1 fails before writing, unless O(unit_dir) is
+    outside systemd's directories.
   - Debian's cron ignores files in C(/etc/cron.d) whose name contains a dot, so O(cron_file) must not have one.
   - When no managed job is left, the owned O(cron_file) is removed and the managed block leaves the crontab.
 seealso:
@@ -215,6 +291,19 @@ EXAMPLES = r"""
     name: sync
     schedule: every_6_hours
     command: rsync -a /srv/data/ /mnt/copy/
+
+- name: The same set as systemd timers (the cron entries of these jobs are removed once the timers exist)
+  smgr.server_manager.smgr_schedule:
+    backend: systemd
+    hash_seed: "{{ inventory_hostname }}"
+    exclusive: true
+    jobs:
+      - name: backup-app
+        schedule: "H H(1-4) * * *"
+        command: /opt/server-manager/bin/smgr backup app
+        randomized_delay: 600
+        nice: 10
+        io_class: idle
 
 - name: Disable all managed schedules (leaves everybody else's alone)
   smgr.server_manager.smgr_schedule:
@@ -263,8 +352,35 @@ jobs:
       description: Whether the job runs under its lock.
       type: bool
     disabled:
-      description: Whether the job is commented out.
+      description: Whether the job is commented out (cron) or its timer stopped and disabled (systemd).
       type: bool
+    persistent:
+      description: C(Persistent=) of the timer.
+      type: bool
+      returned: with O(backend=systemd)
+      version_added: 0.2.0
+    randomized_delay:
+      description: C(RandomizedDelaySec=) of the timer, if any.
+      type: int
+      returned: with O(backend=systemd)
+      version_added: 0.2.0
+    nice:
+      description: C(Nice=) of the service, if any.
+      type: int
+      returned: with O(backend=systemd)
+      version_added: 0.2.0
+    io_class:
+      description: C(IOSchedulingClass=) of the service, if any.
+      type: str
+      returned: with O(backend=systemd)
+      version_added: 0.2.0
+    units:
+      description: The job's unit files (a V(@reboot) job has no timer).
+      type: list
+      elements: str
+      returned: with O(backend=systemd)
+      sample: [smgr-backup-app.service, smgr-backup-app.timer]
+      version_added: 0.2.0
 added:
   description: Names of the jobs added.
   returned: always
@@ -284,10 +400,58 @@ changed_jobs:
   elements: str
   sample: [backup-nginx]
 target:
-  description: The cron file, or V(crontab:<user>).
+  description: The cron file, V(crontab:<user>), or V(systemd:<unit_dir>).
   returned: always
   type: str
   sample: /etc/cron.d/smgr
+backend:
+  description: The backend the jobs are in after the run.
+  returned: always
+  type: str
+  sample: systemd
+  version_added: 0.2.0
+systemd_managed:
+  description:
+    - Whether C(systemctl) is called for O(unit_dir) (false when it is outside systemd's directories, or when
+      only files left by an earlier systemd run are removed on a host where systemd does not run).
+  returned: always
+  type: bool
+  version_added: 0.2.0
+systemctl:
+  description: The C(systemctl) calls made (in check mode, that would be made), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["systemctl daemon-reload", "systemctl enable --now smgr-backup-app.timer"]
+  version_added: 0.2.0
+units_written:
+  description: Unit files written (in check mode, that would be written).
+  returned: always
+  type: list
+  elements: str
+  sample: [smgr-backup-app.service, smgr-backup-app.timer]
+  version_added: 0.2.0
+units_removed:
+  description: Unit files removed (in check mode, that would be removed).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.2.0
+other_backend:
+  description:
+    - The jobs removed from the backend not chosen (a switch of backend, or a job moved), and where from.
+  returned: when jobs were removed there
+  type: dict
+  contains:
+    target:
+      description: The cron file, V(crontab:<user>), or V(systemd:<unit_dir>).
+      type: str
+    removed:
+      description: Names of the jobs removed there.
+      type: list
+      elements: str
+  sample: {target: /etc/cron.d/smgr, removed: [backup-app]}
+  version_added: 0.2.0
 backup_file:
   description: Copy of the previous version, when one was made.
   returned: changed and O(backup) > 0 and the target existed
@@ -323,25 +487,30 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.backends import apply_run, plan_run
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import (
     CRONITER_IMPORT_ERROR,
     HAS_CRONITER,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import DEFAULT_ENV
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import (
+    BACKENDS,
     CRON_FILE_MODE,
     JOB_OPTIONS,
     JobRequest,
-    apply,
     apply_tui_migration,
     check_next_runs,
     collision_warnings,
     default_hash_seed,
     job_report,
-    plan,
     read_target,
     target_from,
     tui_migration,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.systemd import (
+    DEFAULT_UNIT_DIR,
+    diff_of_timers,
+    timer_report,
 )
 
 
@@ -350,6 +519,8 @@ def argument_spec() -> dict:
         name=dict(type="str"),
         jobs=dict(type="list", elements="dict", options=dict(name=dict(type="str", required=True), **JOB_OPTIONS)),
         exclusive=dict(type="bool", default=False),
+        backend=dict(type="str", choices=list(BACKENDS), default="cron"),
+        unit_dir=dict(type="path", default=DEFAULT_UNIT_DIR),
         cron_file=dict(type="path", default="/etc/cron.d/smgr"),
         crontab_user=dict(type="str"),
         hash_seed=dict(type="str", default=""),
@@ -411,41 +582,59 @@ def main() -> None:
         migration = None
         if params["migrate_tui"]:
             migration, current = tui_migration(target, current, params["migrate_tui_user"])
-        change = plan(
-            target,
-            current,
+        run = plan_run(
+            params["backend"],
             requests_from(params),
             params["exclusive"],
+            target,
+            current,
+            params["unit_dir"],
             params["env"],
             params["hash_seed"] or default_hash_seed(),
             params["lock_dir"],
         )
+        change, timers = run.cron, run.timers.plan
         if migration is not None and migration.user == target.crontab_user:
             change.before_text = migration.before  # one crontab: the TUI's lines and ours change together
-        reports = [job_report(job, params["next_runs"]) for job in change.after_jobs]
+        if run.backend == "systemd":
+            reports = [job_report(job.job, params["next_runs"]) | timer_report(job) for job in timers.after_jobs]
+        else:
+            reports = [job_report(job, params["next_runs"]) for job in change.after_jobs]
         backup_file = migration_backup = None
         if not module.check_mode:
             if migration is not None and migration.changed and migration.user != target.crontab_user:
                 migration_backup = apply_tui_migration(migration, params["backup"], params["backup_dir"])
-            if change.changed:
-                backup_file = apply(
-                    change, params["backup"], params["backup_dir"], params["audit_log"], f"ansible:{getpass.getuser()}"
-                )
+            backup_file = apply_run(
+                run, params["backup"], params["backup_dir"], params["audit_log"], f"ansible:{getpass.getuser()}"
+            )
     except SmgrError as exc:
         module.fail_json(msg=str(exc), exception=traceback.format_exc())
-    for warning in collision_warnings(change.after_jobs):
+    chosen_jobs = [job.job for job in timers.after_jobs] if run.backend == "systemd" else change.after_jobs
+    for warning in collision_warnings(chosen_jobs):
         module.warn(warning)
     if change.unmanaged and change.before_text != change.after_text:
         module.warn(f"{len(change.unmanaged)} line(s) of {target.label} not written by this module are dropped")
-    summary = change.summary
+    if timers.broken:
+        module.warn(f"managed unit file(s) without a readable job record are removed: {', '.join(timers.broken)}")
+    if run.backend == "systemd":
+        summary, other_summary, label, other_label = timers.summary, change.summary, run.timers.label, target.label
+    else:
+        summary, other_summary, label, other_label = change.summary, timers.summary, target.label, run.timers.label
     result = dict(
-        changed=change.changed or (migration is not None and migration.changed),
+        changed=run.changed or (migration is not None and migration.changed),
         jobs=reports,
         added=summary["added"],
         removed=summary["removed"],
         changed_jobs=summary["changed"],
-        target=target.label,
+        target=label,
+        backend=run.backend,
+        systemd_managed=timers.manage,
+        systemctl=timers.actions,
+        units_written=timers.written,
+        units_removed=timers.removed,
     )
+    if other_summary["removed"]:
+        result["other_backend"] = dict(target=other_label, removed=other_summary["removed"])
     if backup_file:
         result["backup_file"] = backup_file
     if migration is not None:
@@ -453,7 +642,9 @@ def main() -> None:
         if migration_backup:
             result["migration_backup_file"] = migration_backup
     if module._diff:
-        result["diff"] = diff_of(change, CRON_FILE_MODE)
+        cron_diffs = diff_of(change, CRON_FILE_MODE) if change.changed or run.backend == "cron" else []
+        timer_diffs = diff_of_timers(timers)
+        result["diff"] = timer_diffs + cron_diffs if run.backend == "systemd" else cron_diffs + timer_diffs
         if migration is not None and migration.changed and migration.user != target.crontab_user:
             label = f"crontab:{migration.user}"
             result["diff"].append(

@@ -45,9 +45,15 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron
     render_cron_file,
     split_managed_block,
     validate_cron_file,
+    validate_jobs,
     validate_name,
     validate_user,
     write_user_crontab,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.timers import (
+    IO_CLASSES,
+    TimerJob,
+    check_timer_options,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.tui import TuiMigration, plan_tui_migration
 
@@ -69,7 +75,14 @@ JOB_OPTIONS = dict(
     prevent_overlap=dict(type="bool", default=True),
     disabled=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),
+    persistent=dict(type="bool", default=True),
+    randomized_delay=dict(type="int"),
+    nice=dict(type="int"),
+    io_class=dict(type="str", choices=list(IO_CLASSES)),
 )
+BACKENDS = ("cron", "systemd")
+# Job options only a systemd unit can honour, with the value that means "not asked for".
+TIMER_ONLY_OPTIONS = {"persistent": True, "randomized_delay": None, "nice": None, "io_class": None}
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,10 @@ class JobRequest:
     prevent_overlap: bool = True
     disabled: bool = False
     state: str = "present"
+    persistent: bool = True
+    randomized_delay: int | None = None
+    nice: int | None = None
+    io_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +189,36 @@ def desired_jobs(requests: Iterable[JobRequest], target: Target, hash_seed: str)
             )
         )
     return present, absent
+
+
+def check_backend(backend: str, requests: Iterable[JobRequest]) -> str:
+    """``backend`` if every job's options mean something there, else SmgrError naming the job and field."""
+    if backend not in BACKENDS:
+        raise SmgrError(f"must be one of {', '.join(BACKENDS)}, got {backend!r}", field="backend")
+    if backend == "systemd":
+        return backend
+    for request in requests:
+        for option, unset in TIMER_ONLY_OPTIONS.items():
+            if getattr(request, option) != unset:
+                raise SmgrError("is an option of systemd timers: use backend systemd", job=request.name, field=option)
+    return backend
+
+
+def desired_timers(requests: Iterable[JobRequest], hash_seed: str) -> tuple[list[TimerJob], set[str]]:
+    """The jobs of the systemd backend to be present (schedules expanded, options checked) and the names to
+    remove; the cron rules for names, users, schedules, commands and logs apply unchanged."""
+    requests = list(requests)
+    present, absent = desired_jobs(requests, Target(), hash_seed)
+    by_name = {request.name: request for request in requests}
+    timers = []
+    for job in validate_jobs(present):
+        request = by_name[job.name]
+        timers.append(
+            check_timer_options(
+                TimerJob(job, request.persistent, request.randomized_delay, request.nice, request.io_class)
+            )
+        )
+    return timers, absent
 
 
 def _job_user(request: JobRequest, target: Target) -> str:

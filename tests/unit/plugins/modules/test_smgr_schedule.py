@@ -18,6 +18,7 @@ def target(tmp_path):
     """Module arguments that keep every file of the run inside tmp_path."""
     return dict(
         cron_file=str(tmp_path / "cron_d_smgr"),
+        unit_dir=str(tmp_path / "units"),
         backup_dir=str(tmp_path / "backups"),
         audit_log=str(tmp_path / "logs" / "audit.log"),
         lock_dir=str(tmp_path / "lock"),
