@@ -46,6 +46,7 @@ SECTIONS: list[Section] = [
         ("B1", "no-change converge, larger fleet", "≤ 0.35"),
         ("B2", "first converge, smaller fleet", "≤ 0.5"),
         ("B2", "first converge, larger fleet", "≤ 0.5"),
+        ("B10", "no-change converge with systemd timers", "≤ cron's runs"),
     ]),
     ("schedule", run_schedule_rows, [("B3", "smgr_schedule, no change", "≥ 20x faster")]),
     ("backup", run_backup_rows, [

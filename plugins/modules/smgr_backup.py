@@ -381,6 +381,13 @@ options:
         job's next run (and its directory created with O(create_directories)).
     type: path
     default: /etc/cron.d/smgr
+  unit_dir:
+    description:
+      - The unit directory of M(smgr.server_manager.smgr_schedule)'s systemd backend. Only read, by C(smgr status)
+        and C(smgr health), for the jobs scheduled as timers.
+    type: path
+    default: /etc/systemd/system
+    version_added: 0.2.0
   metrics_file:
     description:
       - Write Prometheus metrics of every job (last success, last run status and duration, archive size and count,
@@ -611,6 +618,7 @@ def argument_spec():
         backup_root=dict(type="path", default="/var/backups/smgr"),
         archive_host=dict(type="str"),
         cron_file=dict(type="path", default="/etc/cron.d/smgr"),
+        unit_dir=dict(type="path", default="/etc/systemd/system"),
         metrics_file=dict(type="path"),
         create_directories=dict(type="bool", default=False),
         logrotate_file=dict(type="path"),

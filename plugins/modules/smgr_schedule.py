@@ -14,7 +14,7 @@ description:
     of a user's crontab (O(crontab_user)), never touching lines it does not own.
   - With O(backend=systemd) the jobs are systemd timers instead, one C(smgr-<name>.service) and
     C(smgr-<name>.timer) per job in O(unit_dir), at exactly the minutes the cron entry would run. A job lives in
-    one backend: the run writes the chosen one first and then removes the same jobs (with O(exclusive), every
+    one backend - the run writes the chosen one first and then removes the same jobs (with O(exclusive), every
     managed job) from the other, so a host that switches misses no run and runs none twice.
   - Manage one job (O(name), O(schedule), O(command) ...) or the whole set at once (O(jobs), with O(exclusive)
     to remove managed jobs that are not listed). Every call writes the target at most once.

@@ -203,3 +203,10 @@ def cron_problems(proc: str = "/proc") -> list[HealthProblem]:
     if cron_running(proc):
         return []
     return [HealthProblem("cron", "no cron daemon is running: scheduled backups will not start")]
+
+
+def timer_problems(systemd_dir: str = "/run/systemd/system") -> list[HealthProblem]:
+    """The jobs are systemd timers: systemd must be the running init (sd_booted(3): its runtime directory)."""
+    if os.path.isdir(systemd_dir):
+        return []
+    return [HealthProblem("systemd", "systemd is not running: the timers of the scheduled backups will not fire")]

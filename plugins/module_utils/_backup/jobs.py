@@ -41,6 +41,7 @@ DEFAULT_STATE_DIR = "/opt/server-manager/state"
 DEFAULT_LOG_DIR = "/opt/server-manager/logs"
 DEFAULT_LOCK_DIR = "/run/lock/smgr"
 DEFAULT_CRON_FILE = "/etc/cron.d/smgr"
+DEFAULT_UNIT_DIR = "/etc/systemd/system"
 DEFAULT_TIMEOUT = 4 * 3600
 DEFAULT_KEEP_DAYS = 30
 DEFAULT_KEEP_MIN = 3
@@ -91,7 +92,16 @@ JOB_KEYS = (
     "notify_after_skips",
 )
 RETENTION_KEYS = ("keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly")
-SETTINGS_KEYS = ("state_dir", "log_dir", "lock_dir", "backup_root", "archive_host", "cron_file", "metrics_file")
+SETTINGS_KEYS = (
+    "state_dir",
+    "log_dir",
+    "lock_dir",
+    "backup_root",
+    "archive_host",
+    "cron_file",
+    "unit_dir",
+    "metrics_file",
+)
 
 # The job options in Ansible's argument-spec form: smgr_backup's ``jobs`` suboptions and, on the controller,
 # the role's check of smgr_backups (the same type conversion before validate_job).
@@ -213,6 +223,7 @@ class RunnerSettings:
     backup_root: str = DEFAULT_BACKUP_ROOT
     archive_host: str | None = None
     cron_file: str = DEFAULT_CRON_FILE
+    unit_dir: str = DEFAULT_UNIT_DIR  # where smgr_schedule writes the jobs of its systemd backend
     metrics_file: str | None = None  # Prometheus text file for node_exporter's textfile collector
 
 
@@ -624,7 +635,7 @@ def validate_settings(raw: Any, source: str = RUNNER_SETTINGS_FILE) -> RunnerSet
     if unknown:
         raise SmgrError(f"{source}: unknown key(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
-    for key in ("state_dir", "log_dir", "lock_dir", "backup_root", "cron_file", "metrics_file"):
+    for key in ("state_dir", "log_dir", "lock_dir", "backup_root", "cron_file", "unit_dir", "metrics_file"):
         if raw.get(key) is not None:
             values[key] = _absolute_path(raw[key], None, key)
     metrics = values.get("metrics_file")

@@ -47,13 +47,19 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import (
     render_cron_file,
     validate_cron_file,
+    validate_env,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import (
+    BACKENDS,
     JOB_OPTIONS,
+    TIMER_ONLY_OPTIONS,
     JobRequest,
     Target,
+    check_backend,
     desired_jobs,
+    desired_timers,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.timers import render_units
 
 # A backup job's keys that belong to its cron entry, not to its job definition.
 CRON_KEYS = ("schedule", "disabled")
@@ -89,6 +95,7 @@ PATH_VARIABLES = (
     "smgr_lock_dir",
     "smgr_backup_root",
     "smgr_cron_file",
+    "smgr_unit_dir",
     "smgr_logrotate_file",
 )
 
@@ -268,6 +275,8 @@ def _schedule_jobs(variables: Mapping[str, Any], check: OptionsChecker, problems
                 "log": checked["log"] or f"{log_dir}/{name}-cron.log",
                 "prevent_overlap": checked["prevent_overlap"],
                 "disabled": checked["disabled"],
+                # systemd timers only (smgr_schedule refuses them for cron): passed when set
+                **{key: checked[key] for key, unset in TIMER_ONLY_OPTIONS.items() if checked[key] != unset},
             }
         )
     return entries
@@ -317,17 +326,27 @@ def _cron_jobs(
 
 
 def _check_cron_jobs(variables: Mapping[str, Any], entries: list[dict[str, Any]], problems: list[str]) -> None:
-    """The entries as smgr_schedule renders them into the cron file, one problem per entry."""
+    """The entries as smgr_schedule renders them for the chosen scheduler (cron lines or systemd units), one
+    problem per entry."""
     target = Target(cron_file=variables["smgr_cron_file"])
     seed = str(variables.get("smgr_schedule_seed") or "")
     env = variables.get("smgr_cron_env")
+    backend = variables.get("smgr_scheduler", "cron")
+    if backend not in BACKENDS:
+        problems.append(f"smgr_scheduler: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        return
     for entry in entries:
         request = JobRequest(**{key: entry[key] for key in entry if key in JobRequest.__dataclass_fields__})
         if request.schedule is None:
             continue  # a backup job without a schedule is reported with its job
         try:
-            present, _absent = desired_jobs([request], target, seed)
-            render_cron_file(present, env, lock_dir=variables["smgr_lock_dir"])
+            check_backend(backend, [request])
+            if backend == "systemd":
+                timers, _absent = desired_timers([request], seed)
+                render_units(timers[0], validate_env(env))
+            else:
+                present, _absent = desired_jobs([request], target, seed)
+                render_cron_file(present, env, lock_dir=variables["smgr_lock_dir"])
         except SmgrError as exc:
             problems.append(str(exc))
 

@@ -64,7 +64,24 @@ def archives_of(job: BackupJob, host: str) -> list[dict[str, Any]]:
     return items
 
 
-def scheduled_entries(cron_file: str) -> list[Any]:
+def scheduled_entries(cron_file: str, unit_dir: str | None = None) -> list[Any]:
+    """The managed jobs of both smgr_schedule backends (a job lives in one): the timers of ``unit_dir`` and the
+    entries of the owned cron file, else of the running user's crontab block; cron jobs (``crontab.CronJob``)."""
+    return timer_entries(unit_dir) + cron_entries(cron_file) if unit_dir else cron_entries(cron_file)
+
+
+def timer_entries(unit_dir: str) -> list[Any]:
+    """The jobs of the managed systemd timers in ``unit_dir``, as cron jobs (the same schedule and command)."""
+    from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.systemd import jobs_of, read_unit_dir
+
+    try:
+        jobs, _broken = jobs_of(read_unit_dir(unit_dir).files)
+    except SmgrError:
+        return []
+    return [job.job for job in jobs]
+
+
+def cron_entries(cron_file: str) -> list[Any]:
     """The managed cron entries of the owned cron file, else of the running user's crontab block."""
     # Imported here: only `smgr status` needs the cron parser, and every backup run starts this program.
     from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import (
@@ -89,12 +106,12 @@ def scheduled_entries(cron_file: str) -> list[Any]:
     return parse_block(block, user=user).jobs
 
 
-def next_run(job: str, cron_file: str, entries: list[Any] | None = None) -> str | None:
-    """The next start of backup job ``job`` by its cron entry (None when it has none, or it is disabled)."""
+def next_run(job: str, entries: list[Any]) -> str | None:
+    """The next start of backup job ``job`` by its scheduled entry (None when it has none, or it is disabled)."""
     from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import next_runs
 
     name = backup_entry_name(job)
-    for entry in entries if entries is not None else scheduled_entries(cron_file):
+    for entry in entries:
         if entry.name == name and not entry.disabled:
             try:
                 runs = next_runs(entry.expression, 1)
@@ -104,9 +121,7 @@ def next_run(job: str, cron_file: str, entries: list[Any] | None = None) -> str 
     return None
 
 
-def job_status(
-    job: BackupJob, settings: RunnerSettings, now: datetime, entries: list[Any] | None = None
-) -> dict[str, Any]:
+def job_status(job: BackupJob, settings: RunnerSettings, now: datetime, entries: list[Any]) -> dict[str, Any]:
     state = load_state(settings.state_dir, job.name)
     last_success = (state.get("last_success") or {}).get("finished")
     age = None
@@ -120,6 +135,6 @@ def job_status(
         "last_success": last_success,
         "last_success_age_hours": age,
         "consecutive_failures": state.get("consecutive_failures", 0),
-        "next_run": next_run(job.name, settings.cron_file, entries),
+        "next_run": next_run(job.name, entries),
         "running": is_locked(settings.lock_dir, job.name),
     }

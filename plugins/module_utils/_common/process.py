@@ -136,9 +136,11 @@ class Captured:
         return lines[-1] if lines else f"exit {self.status}"
 
 
-def run_captured(argv: Sequence[str], timeout: float, cwd: str | None = None) -> Captured:
-    """A short command (a status query, a cleanup) in the C locale with its output kept; never raises for a
-    missing program or a timeout."""
+def run_captured(
+    argv: Sequence[str], timeout: float, cwd: str | None = None, extra_env: Mapping[str, str] | None = None
+) -> Captured:
+    """A short command (a status query, a cleanup) in the C locale (plus ``extra_env``) with its output kept;
+    never raises for a missing program or a timeout."""
     try:
         completed = subprocess.run(
             list(argv),
@@ -147,7 +149,7 @@ def run_captured(argv: Sequence[str], timeout: float, cwd: str | None = None) ->
             capture_output=True,
             text=True,
             errors="backslashreplace",
-            env=subprocess_env(),
+            env={**subprocess_env(), **(extra_env or {})},
             timeout=timeout,
             check=False,
         )

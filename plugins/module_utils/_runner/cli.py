@@ -41,6 +41,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health
     offsite_age_problems,
     parse_threshold,
     schedule_margin,
+    timer_problems,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     DEFAULT_CONFIG_DIR,
@@ -83,6 +84,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status
     effective_settings,
     job_status,
     scheduled_entries,
+    timer_entries,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import human_bytes
@@ -262,7 +264,7 @@ class Runner:
         now = utc_now()
         data = []
         lines = []
-        entries = scheduled_entries(self.settings.cron_file)
+        entries = scheduled_entries(self.settings.cron_file, self.settings.unit_dir)
         for job in self.jobs(args.jobs):
             entry = job_status(job, self.settings, now, entries)
             data.append(entry)
@@ -280,7 +282,7 @@ class Runner:
 
     def scheduled_expressions(self) -> dict[str, str]:
         """The cron expression of each enabled managed entry, by entry name."""
-        entries = scheduled_entries(self.settings.cron_file)
+        entries = scheduled_entries(self.settings.cron_file, self.settings.unit_dir)
         return {entry.name: entry.expression for entry in entries if not entry.disabled}
 
     def drill_checks(
@@ -316,7 +318,9 @@ class Runner:
         age = backup_age_problems(jobs, self.settings.state_dir, limits, now)
         offsite = offsite_age_problems(jobs, self.settings.state_dir, limits, now)
         space = free_space_problems(jobs, threshold)
-        cron = [] if args.no_cron_check else cron_problems()
+        uses_timers = bool(timer_entries(self.settings.unit_dir))
+        scheduler_row = "systemd (timers)" if uses_timers else "Cron daemon"
+        cron = [] if args.no_cron_check else timer_problems() if uses_timers else cron_problems()
         findings, service_rows = (
             ([], []) if args.no_service_check else service_checks(jobs, now, args.cert_warn_days, args.cert_fail_days)
         )
@@ -341,7 +345,7 @@ class Runner:
         checks += drill_rows
         checks.append(("Free space", not space, "; ".join(p.message for p in space) or f"above {threshold.describe()}"))
         if not args.no_cron_check:
-            checks.append(("Cron daemon", not cron, "; ".join(p.message for p in cron) or "running"))
+            checks.append((scheduler_row, not cron, "; ".join(p.message for p in cron) or "running"))
         checks += service_rows
         for problem in problems:
             ctx.log.warning(problem.job, f"health: {problem.message}")
@@ -416,7 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MIN_FREE,
         help=f"free space on backup filesystems, 10%% or 5G (default {DEFAULT_MIN_FREE})",
     )
-    health.add_argument("--no-cron-check", action="store_true", help="skip the cron daemon check")
+    health.add_argument(
+        "--no-cron-check", action="store_true", help="skip the scheduler check (cron daemon, or systemd for timers)"
+    )
     health.add_argument(
         "--no-service-check", action="store_true", help="skip the containers, system nginx and certificate checks"
     )

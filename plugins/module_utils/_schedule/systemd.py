@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import remove_file, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
@@ -43,6 +43,8 @@ UNIT_FILE_MODE = 0o644
 UNIT_DIR_MODE = 0o755
 SYSTEMCTL_TIMEOUT = 120
 _ENABLED_STATES = ("enabled", "enabled-runtime")
+# How systemctl show prints a time when TZ=UTC (systemd 252; --timestamp= does not apply to show's properties).
+SHOW_TIME_FORMAT = "%a %Y-%m-%d %H:%M:%S UTC"
 _ACTIVE_STATES = ("active", "activating", "reloading")
 
 
@@ -245,19 +247,27 @@ def plan_timers(
     return plan
 
 
-def parse_show(output: str) -> dict[str, UnitState]:
-    """``systemctl show --property=Id,UnitFileState,ActiveState`` output: one block per unit."""
-    states: dict[str, UnitState] = {}
+def show_blocks(output: str) -> dict[str, dict[str, str]]:
+    """``systemctl show --property=Id,...`` output of several units: each unit's properties by its Id."""
+    blocks = {}
     for block in output.strip().split("\n\n"):
         values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         if values.get("Id"):
-            states[values["Id"]] = UnitState(values.get("UnitFileState", ""), values.get("ActiveState", ""))
-    return states
+            blocks[values["Id"]] = values
+    return blocks
+
+
+def parse_show(output: str) -> dict[str, UnitState]:
+    """The states in ``systemctl show --property=Id,UnitFileState,ActiveState`` output."""
+    return {
+        unit: UnitState(values.get("UnitFileState", ""), values.get("ActiveState", ""))
+        for unit, values in show_blocks(output).items()
+    }
 
 
 def systemctl(*args: str) -> str:
-    """Run systemctl; its output, or SmgrError with what it said."""
-    result = run_captured(["systemctl", *args], SYSTEMCTL_TIMEOUT)
+    """Run systemctl (timestamps in UTC); its output, or SmgrError with what it said."""
+    result = run_captured(["systemctl", *args], SYSTEMCTL_TIMEOUT, extra_env={"TZ": "UTC"})
     if result.status != 0:
         raise SmgrError(f"systemctl {' '.join(args)} failed: {result.last_line()}")
     return result.stdout
@@ -342,16 +352,16 @@ def timer_runtime(units: Iterable[str]) -> dict[str, dict[str, str | None]]:
     services = [name.rsplit(".", 1)[0] + ".service" for name in names]
     output = systemctl(
         "show",
-        "--timestamp=unix",
         "--property=Id,UnitFileState,ActiveState,NextElapseUSecRealtime,LastTriggerUSec,Result,ExecMainStatus",
         "--",
         *sorted(set(names) | set(services)),
     )
-    blocks = {}
-    for block in output.strip().split("\n\n"):
-        values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        if values.get("Id"):
-            blocks[values["Id"]] = values
+    return parse_runtime(output, names)
+
+
+def parse_runtime(output: str, names: Iterable[str]) -> dict[str, dict[str, str | None]]:
+    """The report of each trigger unit in ``names`` from ``systemctl show`` output of the units and services."""
+    blocks = show_blocks(output)
     runtime = {}
     for name in names:
         timer = blocks.get(name, {})
@@ -368,12 +378,12 @@ def timer_runtime(units: Iterable[str]) -> dict[str, dict[str, str | None]]:
 
 
 def _iso(value: str | None) -> str | None:
-    """``@1733364000`` (systemctl --timestamp=unix) as local ISO 8601; empty and 0 mean never."""
-    if not value or value in ("@0", "0", "n/a"):
+    """A timestamp as ``systemctl show`` prints it with TZ=UTC (``Sat 2026-12-05 00:16:00 UTC``) as local ISO 8601;
+    empty means never. Anything else is returned as printed."""
+    if not value or value in ("0", "n/a"):
         return None
-    if value.startswith("@"):
-        try:
-            return datetime.fromtimestamp(int(value[1:])).astimezone().isoformat()
-        except (ValueError, OverflowError, OSError):
-            return value
-    return value
+    try:
+        when = datetime.strptime(value, SHOW_TIME_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return value
+    return when.astimezone().isoformat()

@@ -39,6 +39,7 @@ CRON_ONLY_VARIABLES = ("MAILTO", "SHELL")
 _UNIT_NAME_RE = re.compile(r"[A-Za-z0-9:_.-]+")
 _MANAGED_FILE_RE = re.compile(r"smgr-[A-Za-z0-9:_.-]+\.(?:service|timer)")
 MAX_RANDOMIZED_DELAY = 7 * 24 * 3600
+ACCURACY = "1s"
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ def render_timer(timer: TimerJob) -> str:
     lines.append(f"Persistent={'true' if timer.persistent else 'false'}")
     if timer.randomized_delay:
         lines.append(f"RandomizedDelaySec={timer.randomized_delay}")
+    # systemd's default accuracy (1 min) may start a run up to a minute late; cron starts it at the minute
+    lines.append(f"AccuracySec={ACCURACY}")
     lines += ["", "[Install]", "WantedBy=timers.target"]
     return "\n".join(lines) + "\n"
 

@@ -20,6 +20,7 @@ VARIABLES = {
     "smgr_lock_dir": "/run/lock/smgr",
     "smgr_backup_root": "/var/backups/smgr",
     "smgr_cron_file": "/etc/cron.d/smgr",
+    "smgr_unit_dir": "/etc/systemd/system",
     "smgr_logrotate_file": "/etc/logrotate.d/smgr",
 }
 

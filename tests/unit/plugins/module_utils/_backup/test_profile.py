@@ -51,6 +51,7 @@ def variables(**overrides):
         "smgr_lock_dir": "/run/lock/smgr",
         "smgr_backup_root": "/var/backups/smgr",
         "smgr_cron_file": "/etc/cron.d/smgr",
+        "smgr_unit_dir": "/etc/systemd/system",
         "smgr_logrotate_file": "/etc/logrotate.d/smgr",
     }
     base.update(overrides)
@@ -211,6 +212,19 @@ def test_comma_separated_paths_are_split_too():
         ({"smgr_backups": {"web": {"type": "paths", "paths": ["/srv"], "retention": 3}}}, "smgr_backups.web"),
         ({"smgr_schedules": {"x": {"schedule": "hourly", "command": "a\nb"}}}, "job 'x': command"),
         ({"smgr_schedules": {"x": {"schedule": "hourly", "command": "true", "user": "-x"}}}, "job 'x': user"),
+        ({"smgr_scheduler": "launchd"}, "smgr_scheduler: must be one of cron, systemd"),
+        (
+            {"smgr_schedules": {"x": {"schedule": "hourly", "command": "true", "nice": 5}}},
+            "job 'x': nice: is an option",
+        ),
+        (
+            {
+                "smgr_scheduler": "systemd",
+                "smgr_schedules": {"x": {"schedule": "hourly", "command": "true", "nice": 30}},
+            },
+            "job 'x': nice: must be between -20 and 19",
+        ),
+        ({"smgr_unit_dir": "units"}, "not an absolute path: smgr_unit_dir"),
     ],
 )
 def test_each_bad_input_is_named(overrides, expected):
@@ -288,3 +302,15 @@ def test_health_service_options_reach_the_command_only_when_changed():
 )
 def test_bad_certificate_limits_fail_on_the_controller(health, expected):
     assert any(expected in problem for problem in problems_of(smgr_health=health))
+
+
+def test_a_systemd_profile_passes_the_timer_options_of_extra_jobs():
+    profile = build_profile(
+        variables(
+            smgr_scheduler="systemd",
+            smgr_schedules={"report": {"schedule": "hourly", "command": "echo hi", "randomized_delay": 60}},
+        ),
+        check,
+    )
+    report = next(job for job in profile.cron_jobs if job["name"] == "report")
+    assert report["randomized_delay"] == 60

@@ -7,11 +7,14 @@ scenario ``timers``."""
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import DEFAULT_ENV, CronJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.systemd import (
     UnitDir,
     UnitState,
     diff_of_timers,
+    parse_runtime,
     parse_show,
     plan_timers,
     systemd_reads,
@@ -99,3 +102,26 @@ def test_systemctl_show_output_is_read_per_unit():
 def test_only_systemds_own_directories_are_managed(tmp_path):
     assert systemd_reads("/etc/systemd/system") and systemd_reads("/run/systemd/system")
     assert not systemd_reads(str(tmp_path))
+
+
+def test_systemds_view_of_a_timer_is_read_from_show_output_in_utc(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    output = (
+        "Id=smgr-a.service\nResult=exit-code\nExecMainStatus=3\n\n"
+        "Id=smgr-a.timer\nUnitFileState=enabled\nActiveState=active\n"
+        "NextElapseUSecRealtime=Sat 2026-12-05 02:00:00 UTC\nLastTriggerUSec=\n"
+    )
+    try:
+        runtime = parse_runtime(output, ["smgr-a.timer"])["smgr-a.timer"]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert runtime == {
+        "enabled": "enabled",
+        "active": "active",
+        "next_elapse": "2026-12-05T03:00:00+01:00",
+        "last_trigger": None,
+        "result": "exit-code",
+        "exit_status": "3",
+    }
