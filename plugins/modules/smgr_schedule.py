@@ -66,6 +66,7 @@ options:
     type: path
     default: /etc/systemd/system
     version_added: 0.2.0
+  name:
     description:
       - Name of a single job. Letters, digits, V(_), V(.) and V(-), starting with a letter or digit.
       - Mutually exclusive with O(jobs).
