@@ -117,11 +117,121 @@ options:
       - PEM file of the CA certificate(s) to trust instead of the system's, for a server with a
         private or self-signed certificate. Only with O(smtp_security=starttls) or O(smtp_security=tls).
     type: path
+  channels:
+    description:
+      - Notification channels besides e-mail, each an Apprise URL - Slack, Discord, Matrix, Mattermost, Telegram,
+        ntfy, Gotify, Pushover, webhooks (C(json://)) and 100 more services (docs/notifications.md).
+      - Each channel gets the events in its O(channels[].events), sent in parallel with a time limit each; a channel
+        that fails never fails a backup, and is logged by its name.
+      - A failure event sent to a channel is not sent there again for the same job and error within
+        O(repeat_after).
+      - URLs hold tokens - they are never shown in results, diffs or logs, and are checked with Apprise's own
+        parsing on the host (an unknown service or a malformed URL fails naming the channel). The host needs
+        Apprise (Debian package C(apprise)) when a channel is configured.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      name:
+        description: The channel's name in logs and results (letters, digits, V(_), V(.), V(-)).
+        type: str
+        required: true
+      url:
+        description: The Apprise URL.
+        type: str
+        required: true
+      events:
+        description:
+          - The events sent to this channel - V(success), V(failure), V(recovered), V(partial), V(skipped),
+            V(health), V(drill), V(cleanup), V(test).
+        type: list
+        elements: str
+        default: [failure, partial, recovered, health]
+  routes:
+    description:
+      - E-mail routes. An event listed by a route goes to that route's O(routes[].to_emails) (default O(to_emails))
+        through its O(routes[].smtp_profile) (default the SMTP settings above), instead of the default mail; several
+        routes may list the same event. Routes send regardless of O(notify_on_success) and O(notify_on_failure).
+      - Events no route lists go to O(to_emails) as before, as O(notify_on_success) and O(notify_on_failure) say.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      events:
+        description: The events of this route (as in O(channels[].events)).
+        type: list
+        elements: str
+        required: true
+      to_emails:
+        description: Recipients of this route; default O(to_emails).
+        type: list
+        elements: str
+      smtp_profile:
+        description: The name of an O(smtp_profiles) entry to send through; default the SMTP settings above.
+        type: str
+  smtp_profiles:
+    description:
+      - Other SMTP servers or accounts for O(routes). Each key not set is taken from the settings above; a profile
+        that sets O(smtp_profiles[].smtp_security) without a port uses that security's standard port.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      name:
+        description: The profile's name, as O(routes[].smtp_profile) names it.
+        type: str
+        required: true
+      smtp_server:
+        description: As O(smtp_server).
+        type: str
+      smtp_port:
+        description: As O(smtp_port).
+        type: int
+      smtp_security:
+        description: As O(smtp_security).
+        type: str
+        choices: [starttls, tls, none]
+      smtp_user:
+        description: As O(smtp_user).
+        type: str
+      smtp_password:
+        description: As O(smtp_password).
+        type: str
+      from_email:
+        description: As O(from_email).
+        type: str
+      smtp_timeout:
+        description: As O(smtp_timeout).
+        type: int
+      ca_file:
+        description: As O(ca_file).
+        type: path
+  templates:
+    description:
+      - Subject and/or body per event, for e-mail and channels - a mapping of event to C({subject, body}).
+      - Plain text with C({field}) placeholders from a fixed list - C(host), C(event), C(job), C(type), C(status),
+        C(time), C(duration), C(archive), C(size), C(error), C(log_tail), C(details), C(subject), C(text) (the default
+        subject and body); C({{) and C(}}) are literal braces. Nothing else is evaluated - an unknown field fails
+        naming the template. The subject is made one line; the HTML part shows the same text, escaped.
+    type: dict
+    default: {}
+    version_added: 0.2.0
+  repeat_after:
+    description:
+      - How long the same failure of the same job is held back per channel after it was sent - seconds, or a
+        duration like V(30m), V(6h), V(1d) (at most 30 days); V(0) sends every time.
+    type: str
+    default: 6h
+    version_added: 0.2.0
   send_test:
     description:
       - Send a test message (C([TEST] Server Manager Notification Test - <host>)) after writing the file.
       - Requires O(enabled=true) and O(state=present). Sending is not a change of the host - it does not
         make the task changed; see RV(sent).
+      - The test goes by e-mail to O(to_emails) and to every channel; RV(channels) has each channel's outcome.
     type: bool
     default: false
   send:
@@ -207,7 +317,7 @@ path:
   sample: /opt/server-manager/config/notifications.yaml
 config:
   description:
-    - The settings as written, every default filled in; the password as V(********) when set.
+    - The settings as written, every default filled in; passwords and channel URLs as V(********) when set.
   returned: when O(state=present)
   type: dict
   sample:
@@ -223,6 +333,11 @@ config:
     notify_on_failure: true
     smtp_timeout: 30
     ca_file: null
+    channels: [{name: ops-chat, url: "********", events: [failure, recovered]}]
+    routes: []
+    smtp_profiles: []
+    templates: {}
+    repeat_after: 21600
 migrated:
   description: Whether the file was in the old TUI's format (C(smtp_use_tls)) and is now written in the current one.
   returned: when O(state=present)
@@ -260,6 +375,23 @@ notification:
       description: The server it goes through, as C(host:port (security)).
       type: str
       sample: smtp.example.com:587 (starttls)
+channels:
+  description: Each channel's outcome of O(send_test) or O(send) (in check mode none is sent).
+  returned: when O(send_test) or O(send) is set
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    name:
+      description: The channel.
+      type: str
+      sample: ops-chat
+    sent:
+      description: Whether it was delivered.
+      type: bool
+    error:
+      description: Why not (never the URL).
+      type: str
 """
 
 import os
@@ -285,12 +417,12 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config
     redact_text,
     redacted_config_dict,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.dispatch import LEVEL_EVENTS, dispatch
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
     LEVELS,
     Notification,
     custom_notification,
     default_hostname,
-    notify,
     test_notification,
 )
 
@@ -309,6 +441,14 @@ ARGUMENT_SPEC = dict(
     ),
     hostname=dict(type="str"),
 )
+
+
+def param_secrets(params: dict) -> tuple[str, ...]:
+    """Every secret among the options (passwords, channel URLs), to keep out of an error message."""
+    found = [params["smtp_password"]]
+    found += [channel.get("url") for channel in params["channels"] or []]
+    found += [profile.get("smtp_password") for profile in params["smtp_profiles"] or []]
+    return tuple(value for value in found if value)
 
 
 def check_send_request(params: dict, enabled: bool) -> None:
@@ -334,20 +474,25 @@ def requested_notification(params: dict, config: NotifyConfig) -> Notification |
     return None
 
 
-def sending_result(config: NotifyConfig, notification: Notification, check_mode: bool) -> dict:
-    """Send (or in check mode only build) the message; the result keys describing it."""
-    sending = notify(config, notification, dry_run=check_mode)
+def sending_result(config: NotifyConfig, notification: Notification, check_mode: bool, event: str) -> dict:
+    """Send (or in check mode only build) the message by e-mail and to the channels; the result keys."""
+    delivery = dispatch(config, notification, event, all_channels=event == "test", dry_run=check_mode)
+    recipients = [address for mail in delivery.mails for address in mail.recipients]
     result = dict(
-        sent=sending.sent,
+        sent=delivery.sent,
         notification=dict(
-            subject=sending.subject,
+            subject=delivery.subject,
             from_email=config.from_email,
-            to_emails=list(sending.recipients),
+            to_emails=recipients,
             smtp_server=f"{config.smtp_server}:{config.smtp_port} ({config.smtp_security})",
         ),
+        channels=[dict(name=c.name, sent=c.sent, error=c.error) for c in delivery.channels],
     )
-    if sending.message_id:
-        result["message_id"] = sending.message_id
+    message_ids = [mail.message_id for mail in delivery.mails if mail.message_id]
+    if message_ids:
+        result["message_id"] = message_ids[0]
+    if delivery.problems:
+        raise SmgrError("; ".join(delivery.problems))
     return result
 
 
@@ -380,7 +525,8 @@ def apply(module: AnsibleModule, result: dict) -> None:
             write_atomic(path, plan.content.encode("utf-8"), FILE_MODE, *owner)
     result["changed"] = plan.changed
     if desired is not None and notification is not None:
-        result.update(sending_result(desired, notification, module.check_mode))
+        event = "test" if params["send_test"] else LEVEL_EVENTS.get(params["send"]["level"], "test")
+        result.update(sending_result(desired, notification, module.check_mode, event))
 
 
 def main() -> None:
@@ -395,7 +541,7 @@ def main() -> None:
     try:
         apply(module, result)
     except SmgrError as exc:
-        module.fail_json(msg=redact_text(str(exc), (module.params["smtp_password"],)), **result)
+        module.fail_json(msg=redact_text(str(exc), param_secrets(module.params)), **result)
     module.exit_json(**result)
 
 

@@ -361,6 +361,11 @@ def _check_paths(variables: Mapping[str, Any], problems: list[str]) -> None:
         problems.append(f"smgr_cron_file: {exc.reason}")
 
 
+def _holds_secrets(spec: Mapping[str, Any]) -> bool:
+    """Whether an option is secret or has secret suboptions (a channel's URL, an SMTP profile's password)."""
+    return bool(spec.get("no_log")) or any(_holds_secrets(sub) for sub in (spec.get("options") or {}).values())
+
+
 def _notifications(variables: Mapping[str, Any], check: OptionsChecker, problems: list[str]) -> dict[str, Any]:
     given = _mapping(variables.get("smgr_notifications"), "smgr_notifications", problems)
     checked = _checked(check, NOTIFICATIONS_SPEC, given, "smgr_notifications", problems)
@@ -372,7 +377,7 @@ def _notifications(variables: Mapping[str, Any], check: OptionsChecker, problems
         problems.append(f"smgr_notifications: {exc}")
     # Secrets are checked but not returned: the profile is a host fact that -v and --diff may show; the role
     # hands them from the inventory straight to the module, whose option is no_log.
-    secrets = [key for key, spec in NOTIFICATIONS_SPEC.items() if spec.get("no_log")]
+    secrets = [key for key, spec in NOTIFICATIONS_SPEC.items() if _holds_secrets(spec)]
     return {key: value for key, value in _set_only(checked, given).items() if key not in secrets}
 
 

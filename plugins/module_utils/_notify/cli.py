@@ -3,13 +3,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """``smgr notify test|send``: the command line of the notification sender (the runner dispatches to :func:`main`).
 
-    smgr notify test [--config PATH] [--hostname NAME]
-    smgr notify send --subject TEXT --body TEXT|- [--level info|warning|error|success] [--config PATH] [--hostname NAME]
+    smgr notify test [--channel NAME] [--config PATH] [--hostname NAME]
+    smgr notify send --subject TEXT --body TEXT|- [--level info|warning|error|success] [--event EVENT]
+                     [--config PATH] [--hostname NAME]
 
-``--body -`` reads the body from standard input (``df -h | smgr notify send --subject 'Disk' --body -``).
+``test`` sends the test message by e-mail and to every channel (``--channel NAME``: that channel only, no e-mail)
+and prints each outcome. ``send`` sends a custom message as the event ``--event`` (default: ``failure`` for
+level error, ``success`` for level success, else ``test``) to what is routed to that event. ``--body -`` reads
+the body from standard input (``df -h | smgr notify send --subject 'Disk' --body -``).
 
-Exit codes: 0 sent; 1 sending failed (the cause on stderr); 2 usage error or invalid configuration;
-3 nothing sent because notifications are disabled.
+Exit codes: 0 sent; 1 sending failed somewhere (each cause on stderr, channels by name); 2 usage error or invalid
+configuration; 3 nothing sent because notifications are disabled (or nothing is routed to the event).
 """
 
 from __future__ import annotations
@@ -21,13 +25,18 @@ from typing import TextIO
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import system_rows
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import EVENTS
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import DEFAULT_PATH, load_config
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.dispatch import (
+    LEVEL_EVENTS,
+    Delivery,
+    dispatch,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
     LEVELS,
-    SendError,
+    custom_notification,
     default_hostname,
-    send_custom,
-    send_test,
+    test_notification,
 )
 
 EXIT_SENT = 0
@@ -37,17 +46,43 @@ EXIT_DISABLED = 3
 
 
 def build_parser(prog: str, default_config: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Send a notification e-mail with notifications.yaml.")
+    parser = argparse.ArgumentParser(prog=prog, description="Send a notification with notifications.yaml.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{test,send}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=default_config, help=f"notification settings (default: {default_config})")
     common.add_argument("--hostname", help="host name in subjects and bodies (default: this host's FQDN)")
-    commands.add_parser("test", parents=[common], help="send a test message to every recipient")
+    test = commands.add_parser("test", parents=[common], help="send a test message by e-mail and to every channel")
+    test.add_argument("--channel", help="test only this channel (by name), no e-mail")
     send = commands.add_parser("send", parents=[common], help="send a custom message")
     send.add_argument("--subject", required=True)
     send.add_argument("--body", required=True, help="the message text, or - to read it from standard input")
     send.add_argument("--level", choices=LEVELS, default="info")
+    send.add_argument("--event", choices=EVENTS, help="the event it is sent as (default: from --level)")
     return parser
+
+
+def report(delivery: Delivery, prog: str, stdout: TextIO, stderr: TextIO) -> int:
+    """Print each mail and channel outcome; the exit code."""
+    if delivery.skipped:
+        stderr.write(f"{prog}: nothing sent: {delivery.skipped}\n")
+        return EXIT_DISABLED
+    for mail in delivery.mails:
+        if mail.sent:
+            stdout.write(f"sent {mail.message_id} to {', '.join(mail.recipients)}: {mail.subject}\n")
+    for channel in delivery.channels:
+        if channel.sent:
+            stdout.write(f"channel {channel.name}: sent: {delivery.subject}\n")
+        elif channel.limited:
+            stdout.write(f"channel {channel.name}: held back (the same failure was sent within repeat_after)\n")
+    for problem in delivery.problems:
+        stderr.write(f"{prog}: {problem}\n")
+    if delivery.problems:
+        return EXIT_FAILED
+    if not delivery.sent:
+        reasons = [mail.skipped for mail in delivery.mails if mail.skipped] or ["nothing is routed to this event"]
+        stderr.write(f"{prog}: nothing sent: {'; '.join(reasons)}\n")
+        return EXIT_DISABLED
+    return EXIT_SENT
 
 
 def main(
@@ -73,15 +108,16 @@ def main(
         host = args.hostname or default_hostname()
         system = system_rows(host, backup_root)
         if args.command == "test":
-            result = send_test(config, host, system=system)
+            notification = test_notification(config, host)
+            delivery = dispatch(
+                config, notification, "test", system=system, only_channel=args.channel, all_channels=True
+            )
         else:
             body = stdin.read() if args.body == "-" else args.body
-            result = send_custom(config, args.subject, body, args.level, host, system=system)
+            notification = custom_notification(args.subject, body, args.level, host)
+            event = args.event or LEVEL_EVENTS.get(args.level, "test")
+            delivery = dispatch(config, notification, event, system=system)
     except SmgrError as exc:
         stderr.write(f"{prog}: {exc}\n")
-        return EXIT_FAILED if isinstance(exc, SendError) else EXIT_USAGE
-    if not result.sent:
-        stderr.write(f"{prog}: nothing sent: {result.skipped}\n")
-        return EXIT_DISABLED
-    stdout.write(f"sent {result.message_id} to {', '.join(result.recipients)}: {result.subject}\n")
-    return EXIT_SENT
+        return EXIT_USAGE
+    return report(delivery, prog, stdout, stderr)

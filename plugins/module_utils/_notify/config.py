@@ -25,6 +25,15 @@ from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import (
+    DEFAULT_CHANNEL_EVENTS,
+    DEFAULT_REPEAT_AFTER,
+    EVENTS,
+    Channel,
+    check_name,
+    check_url,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.templates import check_template
 
 try:
     import yaml
@@ -54,6 +63,49 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 
 
+# The SMTP settings of the default mail, which an SMTP profile sets again for the routes that use it.
+SMTP_KEYS = (
+    "smtp_server",
+    "smtp_port",
+    "smtp_security",
+    "smtp_user",
+    "smtp_password",
+    "from_email",
+    "smtp_timeout",
+    "ca_file",
+)
+
+
+@dataclass(frozen=True)
+class SmtpProfile:
+    """Another SMTP server (or account) for the routes that name it; unset keys are the default mail's."""
+
+    name: str
+    settings: tuple[tuple[str, Any], ...] = field(repr=False)  # (key, value) of the keys it sets, in SMTP_KEYS order
+
+    def value(self, key: str) -> Any:
+        return dict(self.settings).get(key)
+
+
+@dataclass(frozen=True)
+class Route:
+    """``events`` go to ``to_emails`` (default: the default recipients) through ``smtp_profile`` (default: the
+    default SMTP settings) instead of the default mail."""
+
+    events: tuple[str, ...]
+    to_emails: tuple[str, ...] = ()
+    smtp_profile: str | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    """The subject and/or body of one event's messages (``None``: the default)."""
+
+    event: str
+    subject: str | None = None
+    body: str | None = None
+
+
 @dataclass(frozen=True)
 class NotifyConfig:
     """The normalised settings: every default filled in, so equality is equality of meaning."""
@@ -70,6 +122,24 @@ class NotifyConfig:
     notify_on_failure: bool = True
     smtp_timeout: int = DEFAULT_TIMEOUT
     ca_file: str | None = None
+    channels: tuple[Channel, ...] = ()
+    routes: tuple[Route, ...] = ()
+    smtp_profiles: tuple[SmtpProfile, ...] = ()
+    templates: tuple[Template, ...] = ()
+    repeat_after: int = DEFAULT_REPEAT_AFTER
+
+    def template(self, event: str) -> Template | None:
+        return next((template for template in self.templates if template.event == event), None)
+
+    def profile(self, name: str) -> SmtpProfile:
+        return next(profile for profile in self.smtp_profiles if profile.name == name)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret of the settings: passwords and channel URLs."""
+        values = [self.smtp_password, *(profile.value("smtp_password") for profile in self.smtp_profiles)]
+        values += [channel.url for channel in self.channels]
+        return tuple(value for value in values if value)
 
 
 KEYS = tuple(f.name for f in fields(NotifyConfig))
@@ -89,6 +159,44 @@ SETTINGS_SPEC: dict[str, dict[str, Any]] = dict(
     notify_on_failure=dict(type="bool", default=True),
     smtp_timeout=dict(type="int", default=DEFAULT_TIMEOUT),
     ca_file=dict(type="path"),
+    channels=dict(
+        type="list",
+        elements="dict",
+        default=[],
+        options=dict(
+            name=dict(type="str", required=True),
+            url=dict(type="str", required=True, no_log=True),
+            events=dict(type="list", elements="str", default=list(DEFAULT_CHANNEL_EVENTS)),
+        ),
+    ),
+    routes=dict(
+        type="list",
+        elements="dict",
+        default=[],
+        options=dict(
+            events=dict(type="list", elements="str", required=True),
+            to_emails=dict(type="list", elements="str"),
+            smtp_profile=dict(type="str"),
+        ),
+    ),
+    smtp_profiles=dict(
+        type="list",
+        elements="dict",
+        default=[],
+        options=dict(
+            name=dict(type="str", required=True),
+            smtp_server=dict(type="str"),
+            smtp_port=dict(type="int"),
+            smtp_security=dict(type="str", choices=list(SECURITY_CHOICES)),
+            smtp_user=dict(type="str"),
+            smtp_password=dict(type="str", no_log=True),
+            from_email=dict(type="str"),
+            smtp_timeout=dict(type="int"),
+            ca_file=dict(type="path"),
+        ),
+    ),
+    templates=dict(type="dict", default={}),
+    repeat_after=dict(type="str", default="6h"),
 )
 
 
@@ -230,13 +338,188 @@ def _ca_file(data: Mapping[str, Any]) -> str | None:
     return value
 
 
+def _prefixed(where: str, check: Any, *args: Any) -> Any:
+    """``check(*args)`` with the field of its error put under ``where`` (``smtp_profiles.backup.smtp_port``)."""
+    try:
+        return check(*args)
+    except SmgrError as exc:
+        raise SmgrError(exc.reason, field=f"{where}.{exc.field}" if exc.field else where) from None
+
+
+def _unknown_keys(item: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(str(key) for key in item if key not in known)
+    if unknown:
+        raise SmgrError(f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(known)}", field=where)
+
+
+def _mappings(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, dict) for item in value):
+        raise SmgrError(f"must be a list of mappings, got {_shown(value)}", field=key)
+    return list(value)
+
+
+def _events(value: Any, where: str) -> tuple[str, ...]:
+    """A non-empty list of events (a comma-separated string too), in the fixed order of EVENTS."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SmgrError(f"must be a non-empty list of events ({', '.join(EVENTS)})", field=where)
+    events = {item.strip() if isinstance(item, str) else item for item in value}
+    unknown = sorted(str(event) for event in events if event not in EVENTS)
+    if unknown:
+        raise SmgrError(f"unknown event(s) {', '.join(unknown)}; the events are: {', '.join(EVENTS)}", field=where)
+    return tuple(event for event in EVENTS if event in events)
+
+
+def _channels(data: Mapping[str, Any]) -> tuple[Channel, ...]:
+    channels: dict[str, Channel] = {}
+    for index, item in enumerate(_mappings(data, "channels")):
+        name = check_name(item.get("name"), f"channels[{index}]")
+        where = f"channels.{name}"
+        if name in channels:
+            raise SmgrError("is the name of two channels", field=where)
+        _unknown_keys(item, ("name", "url", "events"), where)
+        events = item.get("events")
+        events = DEFAULT_CHANNEL_EVENTS if events is None else _events(events, f"{where}.events")
+        channels[name] = Channel(name, check_url(item.get("url"), where), events)
+    return tuple(channels[name] for name in sorted(channels))
+
+
+def _profile_settings(item: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    values: dict[str, Any] = {}
+    security = item.get("smtp_security")
+    if security is not None:
+        values["smtp_security"] = _security({"smtp_security": security})
+    port = _int_in_range(item, "smtp_port", 0, 1, 65535)
+    if item.get("smtp_port") is not None:
+        values["smtp_port"] = port
+    elif security is not None:
+        values["smtp_port"] = DEFAULT_PORTS[values["smtp_security"]]  # a profile's security brings its port
+    values["smtp_server"] = _hostname(item, "smtp_server")
+    values["smtp_user"] = _text(item, "smtp_user")
+    values["smtp_password"] = _password(item)
+    from_email = item.get("from_email")
+    values["from_email"] = None if from_email in (None, "") else _address(from_email, "from_email")
+    if item.get("smtp_timeout") is not None:
+        values["smtp_timeout"] = _int_in_range(item, "smtp_timeout", DEFAULT_TIMEOUT, 1, MAX_TIMEOUT)
+    values["ca_file"] = _ca_file(item)
+    return tuple((key, values[key]) for key in SMTP_KEYS if values.get(key) is not None)
+
+
+def _smtp_profiles(data: Mapping[str, Any]) -> tuple[SmtpProfile, ...]:
+    profiles: dict[str, SmtpProfile] = {}
+    for index, item in enumerate(_mappings(data, "smtp_profiles")):
+        name = check_name(item.get("name"), f"smtp_profiles[{index}]")
+        where = f"smtp_profiles.{name}"
+        if name in profiles:
+            raise SmgrError("is the name of two SMTP profiles", field=where)
+        _unknown_keys(item, ("name", *SMTP_KEYS), where)
+        profiles[name] = SmtpProfile(name, _prefixed(where, _profile_settings, item))
+    return tuple(profiles[name] for name in sorted(profiles))
+
+
+def _routes(data: Mapping[str, Any], profiles: tuple[SmtpProfile, ...]) -> tuple[Route, ...]:
+    routes = []
+    names = {profile.name for profile in profiles}
+    for index, item in enumerate(_mappings(data, "routes")):
+        where = f"routes[{index}]"
+        _unknown_keys(item, ("events", "to_emails", "smtp_profile"), where)
+        events = _events(item.get("events"), f"{where}.events")
+        to_emails = _prefixed(where, _addresses, item, "to_emails")
+        profile = item.get("smtp_profile")
+        if profile is not None and profile not in names:
+            raise SmgrError(
+                f"names no SMTP profile (defined: {', '.join(sorted(names)) or 'none'})", field=f"{where}.smtp_profile"
+            )
+        routes.append(Route(events, to_emails, profile))
+    return tuple(routes)
+
+
+def _templates(data: Mapping[str, Any]) -> tuple[Template, ...]:
+    value = data.get("templates")
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise SmgrError(f"must be a mapping of events to {{subject, body}}, got {_shown(value)}", field="templates")
+    templates = {}
+    for event, item in value.items():
+        where = f"templates.{event}"
+        if event not in EVENTS:
+            raise SmgrError(f"is no event; the events are: {', '.join(EVENTS)}", field=where)
+        if not isinstance(item, dict):
+            raise SmgrError("must be a mapping with subject and/or body", field=where)
+        _unknown_keys(item, ("subject", "body"), where)
+        subject, body = item.get("subject"), item.get("body")
+        if subject is not None:
+            check_template(subject, f"{where}.subject")
+            if _CONTROL.search(subject):
+                raise SmgrError("must be one line (a header)", field=f"{where}.subject")
+        if body is not None:
+            check_template(body, f"{where}.body")
+        templates[event] = Template(event, subject or None, body or None)
+    return tuple(templates[event] for event in EVENTS if event in templates)
+
+
+_DURATION_RE = re.compile(r"(\d+)\s*([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_REPEAT_AFTER = 30 * 86400
+
+
+def _repeat_after(data: Mapping[str, Any]) -> int:
+    """Seconds, from a number of seconds or a duration (``90s``, ``30m``, ``6h``, ``1d``); 0 repeats every time."""
+    value = data.get("repeat_after")
+    if value is None:
+        return DEFAULT_REPEAT_AFTER
+    match = _DURATION_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    elif match:
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    else:
+        raise SmgrError(f"must be a duration like 6h, 30m or 1d, got {_shown(value)}", field="repeat_after")
+    if not 0 <= seconds <= MAX_REPEAT_AFTER:
+        raise SmgrError(f"must be from 0 to 30 days, got {_shown(value)}", field="repeat_after")
+    return seconds
+
+
+def smtp_settings(config: NotifyConfig, profile: str | None) -> NotifyConfig:
+    """The default mail's settings with an SMTP profile's keys set over them."""
+    if profile is None:
+        return config
+    return replace(config, **dict(config.profile(profile).settings))
+
+
+def _check_mail(config: NotifyConfig, where: str, recipients: tuple[str, ...]) -> None:
+    for key in ("smtp_server", "from_email"):
+        if getattr(config, key) is None:
+            raise SmgrError("is required to send e-mail", field=f"{where}.{key}" if where else key)
+    if not recipients:
+        raise SmgrError("needs at least one recipient", field=f"{where}.to_emails" if where else "to_emails")
+
+
 def _check_consistency(config: NotifyConfig) -> None:
     if config.enabled:
-        for key in ("smtp_server", "from_email"):
-            if getattr(config, key) is None:
-                raise SmgrError("is required when notifications are enabled", field=key)
-        if not config.to_emails:
-            raise SmgrError("needs at least one recipient when notifications are enabled", field="to_emails")
+        if not (config.to_emails or config.channels or config.routes):
+            raise SmgrError(
+                "needs at least one recipient (or a channel) when notifications are enabled", field="to_emails"
+            )
+        if config.to_emails:
+            for key in ("smtp_server", "from_email"):
+                if getattr(config, key) is None:
+                    raise SmgrError("is required when notifications are enabled", field=key)
+        for index, route in enumerate(config.routes):
+            _check_mail(
+                smtp_settings(config, route.smtp_profile), f"routes[{index}]", route.to_emails or config.to_emails
+            )
+    for profile in config.smtp_profiles:
+        _prefixed(f"smtp_profiles.{profile.name}", _check_smtp, smtp_settings(config, profile.name))
+    _check_smtp(config)
+
+
+def _check_smtp(config: NotifyConfig) -> None:
     if (config.smtp_user is None) != (config.smtp_password is None):
         missing = "smtp_password" if config.smtp_password is None else "smtp_user"
         raise SmgrError("smtp_user and smtp_password go together: set both or neither", field=missing)
@@ -256,6 +539,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> NotifyConfig:
         raise SmgrError(f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(KEYS)}")
     security = _security(data)
     user = _text(data, "smtp_user")
+    profiles = _smtp_profiles(data)
     from_email = data.get("from_email")
     config = NotifyConfig(
         enabled=_bool(data, "enabled", False),
@@ -270,6 +554,11 @@ def config_from_mapping(data: Mapping[str, Any]) -> NotifyConfig:
         notify_on_failure=_bool(data, "notify_on_failure", True),
         smtp_timeout=_int_in_range(data, "smtp_timeout", DEFAULT_TIMEOUT, 1, MAX_TIMEOUT),
         ca_file=_ca_file(data),
+        channels=_channels(data),
+        smtp_profiles=profiles,
+        routes=_routes(data, profiles),
+        templates=_templates(data),
+        repeat_after=_repeat_after(data),
     )
     _check_consistency(config)
     return config
@@ -341,14 +630,50 @@ def load_config(path: str = DEFAULT_PATH, missing_ok: bool = False) -> NotifyCon
     return parse_config_text(decode(data, path), path)
 
 
+# Keys left out of the file while they hold their default (files written before channels existed stay the same).
+_OMITTED_WHEN_DEFAULT = {
+    "channels": (),
+    "routes": (),
+    "smtp_profiles": (),
+    "templates": (),
+    "repeat_after": DEFAULT_REPEAT_AFTER,
+}
+
+
+def _channel_mapping(channel: Channel) -> dict[str, Any]:
+    return {"name": channel.name, "url": channel.url, "events": list(channel.events)}
+
+
+def _route_mapping(route: Route) -> dict[str, Any]:
+    mapping: dict[str, Any] = {"events": list(route.events)}
+    if route.to_emails:
+        mapping["to_emails"] = list(route.to_emails)
+    if route.smtp_profile is not None:
+        mapping["smtp_profile"] = route.smtp_profile
+    return mapping
+
+
+def _template_mapping(template: Template) -> dict[str, Any]:
+    return {key: value for key, value in (("subject", template.subject), ("body", template.body)) if value is not None}
+
+
 def config_to_mapping(config: NotifyConfig) -> dict[str, Any]:
     """The file's ``notifications:`` mapping, keys in a fixed order, unset optional keys left out."""
     mapping: dict[str, Any] = {}
     for key in KEYS:
         value = getattr(config, key)
-        if value is None:
+        if value is None or (key in _OMITTED_WHEN_DEFAULT and value == _OMITTED_WHEN_DEFAULT[key]):
             continue
-        mapping[key] = list(value) if isinstance(value, tuple) else value
+        if key == "channels":
+            mapping[key] = [_channel_mapping(channel) for channel in value]
+        elif key == "routes":
+            mapping[key] = [_route_mapping(route) for route in value]
+        elif key == "smtp_profiles":
+            mapping[key] = [{"name": profile.name, **dict(profile.settings)} for profile in value]
+        elif key == "templates":
+            mapping[key] = {template.event: _template_mapping(template) for template in value}
+        else:
+            mapping[key] = list(value) if isinstance(value, tuple) else value
     return mapping
 
 
@@ -373,10 +698,13 @@ def redact_text(text: str, secrets: tuple[str | None, ...]) -> str:
     return text
 
 
+SECRET_KEYS = ("smtp_password", "url")  # the password of the default mail and of a profile; a channel's URL
+
+
 def _redact_document(value: Any, secrets: tuple[str | None, ...]) -> Any:
     if isinstance(value, dict):
         return {
-            key: (REDACTED if key == "smtp_password" and item is not None else _redact_document(item, secrets))
+            key: (REDACTED if key in SECRET_KEYS and item is not None else _redact_document(item, secrets))
             for key, item in value.items()
         }
     if isinstance(value, list):
@@ -386,12 +714,39 @@ def _redact_document(value: Any, secrets: tuple[str | None, ...]) -> Any:
     return value
 
 
-def redacted_config_view(config: NotifyConfig, password_changed: bool = False) -> str:
-    """What :func:`render_config` writes, with the password replaced by a marker."""
-    if config.smtp_password is None:
-        return render_config(config)
-    marker = REDACTED_CHANGED if password_changed else REDACTED
-    return render_config(replace(config, smtp_password=marker))
+def redacted_config(config: NotifyConfig, before: NotifyConfig | None = None) -> NotifyConfig:
+    """``config`` with every secret replaced by a marker that says whether it differs from ``before``'s."""
+
+    def marker(value: str | None, previous: str | None) -> str | None:
+        if value is None:
+            return None
+        return REDACTED_CHANGED if before is not None and previous not in (None, value) else REDACTED
+
+    old_channels = {channel.name: channel.url for channel in before.channels} if before else {}
+    old_profiles = {profile.name: profile.value("smtp_password") for profile in before.smtp_profiles} if before else {}
+    return replace(
+        config,
+        smtp_password=marker(config.smtp_password, before.smtp_password if before else None),
+        channels=tuple(
+            replace(channel, url=marker(channel.url, old_channels.get(channel.name))) for channel in config.channels
+        ),
+        smtp_profiles=tuple(
+            SmtpProfile(
+                profile.name,
+                tuple(
+                    (key, marker(value, old_profiles.get(profile.name)) if key == "smtp_password" else value)
+                    for key, value in profile.settings
+                ),
+            )
+            for profile in config.smtp_profiles
+        ),
+    )
+
+
+def redacted_config_view(config: NotifyConfig, before: NotifyConfig | None = None) -> str:
+    """What :func:`render_config` writes, with every secret replaced by a marker (``(changed)`` when it differs
+    from ``before``'s)."""
+    return render_config(redacted_config(config, before))
 
 
 def redacted_text_view(text: str, secrets: tuple[str | None, ...]) -> str:
@@ -492,6 +847,19 @@ def file_password(state: FileState) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def file_secrets(state: FileState) -> tuple[str, ...]:
+    """Every secret written in the existing file (passwords, channel URLs), even when it is otherwise invalid."""
+    if state.text is None or state.undecodable:
+        return ()
+    section = _section_or_empty(state.text)
+    found = [section.get("smtp_password")]
+    for key, secret_key in (("channels", "url"), ("smtp_profiles", "smtp_password")):
+        items = section.get(key)
+        if isinstance(items, list):
+            found += [item.get(secret_key) for item in items if isinstance(item, dict)]
+    return tuple(value for value in found if isinstance(value, str) and value)
+
+
 def _attributes(path: str, mode: int | None, uid: int | None, gid: int | None) -> dict[str, Any]:
     return {"path": path, "mode": None if mode is None else f"{mode:04o}", "owner": uid, "group": gid}
 
@@ -512,14 +880,13 @@ def plan_present(path: str, desired: NotifyConfig, state: FileState, owner: tupl
     content = render_config(desired)
     if not changed:
         return Plan(False, content, [])
-    secrets = (desired.smtp_password, file_password(state))
-    password_changed = current is not None and current.smtp_password not in (None, desired.smtp_password)
+    secrets = (*desired.secrets, *file_secrets(state))
     diff = [
         {
             "before_header": path,
             "after_header": path,
             "before": _before_view(state, secrets),
-            "after": redacted_config_view(desired, password_changed),
+            "after": redacted_config_view(desired, current),
         }
     ]
     if state.text is not None and not attributes_ok:
@@ -533,14 +900,17 @@ def plan_present(path: str, desired: NotifyConfig, state: FileState, owner: tupl
 def plan_absent(path: str, state: FileState) -> Plan:
     if state.text is None:
         return Plan(False, None, [])
-    before = _before_view(state, (file_password(state),))
+    before = _before_view(state, file_secrets(state))
     return Plan(True, None, [{"before_header": path, "after_header": path, "before": before, "after": ""}])
 
 
 def redacted_config_dict(config: NotifyConfig) -> dict[str, Any]:
-    """The configuration for a module result: every key, the password as a marker when set."""
-    mapping = {key: getattr(config, key) for key in KEYS}
+    """The configuration for a module result: every key, every secret as a marker when set."""
+    redacted = redacted_config(config)
+    mapping = {key: getattr(redacted, key) for key in KEYS}
+    mapping.update({key: value for key, value in config_to_mapping(redacted).items() if key in _OMITTED_WHEN_DEFAULT})
+    for key, default in _OMITTED_WHEN_DEFAULT.items():
+        mapping.setdefault(key, list(default) if isinstance(default, tuple) else default)
+    mapping["templates"] = mapping["templates"] or {}
     mapping["to_emails"] = list(config.to_emails)
-    if config.smtp_password is not None:
-        mapping["smtp_password"] = REDACTED
     return mapping

@@ -84,6 +84,8 @@ class Notification:
     # What the text and HTML were rendered from, so that the sender can add the system block and render again.
     body: _Body | None = field(default=None, compare=False, repr=False)
     colour: str = ""
+    # The template fields of the message (templates.FIELDS) other than subject and text.
+    fields: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -257,9 +259,29 @@ def with_system_block(notification: Notification, rows: Sequence[tuple[str, str]
     )
 
 
-def _notification(subject: str, body: _Body, outcome: str, host: str, colour: str) -> Notification:
+def _notification(
+    subject: str, body: _Body, outcome: str, host: str, colour: str, fields: dict[str, str] | None = None
+) -> Notification:
+    values = {"host": host, "details": "\n".join(_aligned(body.rows))}
+    values.update({key: value for key, value in (fields or {}).items() if value})
     return Notification(
-        one_line(subject), _text_body(body, host), _html_body(body, host, colour), outcome, host, body, colour
+        one_line(subject),
+        _text_body(body, host),
+        _html_body(body, host, colour),
+        outcome,
+        host,
+        body,
+        colour,
+        tuple(sorted(values.items())),
+    )
+
+
+def plain_html(text: str, colour: str) -> str:
+    """The HTML part of a message whose text comes from a template: the same text, escaped, preformatted."""
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body style="font-family:sans-serif">\n'
+        f'<pre style="white-space:pre-wrap;border-left:4px solid {html.escape(colour or "#666")};padding-left:8px">'
+        f"{html.escape(text)}</pre>\n</body></html>\n"
     )
 
 
@@ -298,7 +320,19 @@ def backup_notification(report: BackupReport, host: str) -> Notification:
         rows.append(("Verified", "yes" if report.verified else "no"))
     body = _Body(headline, tuple(rows), () if report.success else _failure_sections(report.error, report.log_tail))
     outcome = SUCCESS if report.success else FAILURE
-    return _notification(f"[{tag}] Backup: {report.job} on {host}", body, outcome, host, _COLOURS[outcome])
+    fields = {
+        "job": report.job,
+        "type": report.service or "",
+        "status": status,
+        "time": format_time(report.time or now_local()),
+        "duration": format_duration(report.duration_seconds) if report.duration_seconds is not None else "",
+        "archive": report.archive or "",
+        "size": format_size(report.size_bytes) if report.size_bytes is not None else "",
+        "error": "" if report.success else report.error or "",
+        "log_tail": "" if report.success else report.log_tail or "",
+    }
+    subject = f"[{tag}] Backup: {report.job} on {host}"
+    return _notification(subject, body, outcome, host, _COLOURS[outcome], fields)
 
 
 def maintenance_notification(report: MaintenanceReport, host: str) -> Notification:
@@ -312,7 +346,16 @@ def maintenance_notification(report: MaintenanceReport, host: str) -> Notificati
     rows += list(report.details)
     body = _Body(headline, tuple(rows), () if report.success else _failure_sections(report.error, report.log_tail))
     outcome = SUCCESS if report.success else FAILURE
-    return _notification(f"[{tag}] Maintenance: {report.task} on {host}", body, outcome, host, _COLOURS[outcome])
+    fields = {
+        "job": report.task,
+        "status": "Success" if report.success else "Failed",
+        "time": format_time(report.time or now_local()),
+        "duration": format_duration(report.duration_seconds) if report.duration_seconds is not None else "",
+        "error": "" if report.success else report.error or "",
+        "log_tail": "" if report.success else report.log_tail or "",
+    }
+    subject = f"[{tag}] Maintenance: {report.task} on {host}"
+    return _notification(subject, body, outcome, host, _COLOURS[outcome], fields)
 
 
 def health_notification(report: HealthReport, host: str) -> Notification:
@@ -330,7 +373,12 @@ def health_notification(report: HealthReport, host: str) -> Notification:
     tag = "WARNING" if failing else "OK"
     body = _Body(f"Health check on {host}: {status}", tuple(rows))
     colour = _COLOURS["warning" if failing else SUCCESS]
-    return _notification(f"[{tag}] Health Check: {host}", body, ALWAYS, host, colour)
+    fields = {
+        "status": status,
+        "time": format_time(report.time or now_local()),
+        "error": "; ".join(f"{check.name}: {check.detail}" for check in failing),
+    }
+    return _notification(f"[{tag}] Health Check: {host}", body, ALWAYS, host, colour, fields)
 
 
 def validate_custom(subject: str, body: str, level: str) -> None:
@@ -351,7 +399,8 @@ def custom_notification(subject: str, body: str, level: str, host: str) -> Notif
     rows = (("Server", host), ("Time", format_time(now_local())), ("Level", level.upper()))
     colour = _COLOURS[FAILURE if level == "error" else level]
     content = _Body(subject, rows, paragraph=body.rstrip("\n") or None)
-    return _notification(f"[{level.upper()}] {subject} - {host}", content, ALWAYS, host, colour)
+    fields = {"status": level.upper(), "time": format_time(now_local())}
+    return _notification(f"[{level.upper()}] {subject} - {host}", content, ALWAYS, host, colour, fields)
 
 
 def test_notification(config: NotifyConfig, host: str) -> Notification:
@@ -550,6 +599,17 @@ def deliver(config: NotifyConfig, message: EmailMessage, ehlo_name: str = "local
         smtp.close()  # the message is delivered; a rude goodbye changes nothing
 
 
+def send_mail(config: NotifyConfig, notification: Notification, dry_run: bool = False) -> SendResult:
+    """Send ``notification`` (its system block already added) to ``config``'s recipients with its SMTP settings,
+    whatever the preferences say; raises SendError."""
+    message = build_message(config, notification)
+    if dry_run:
+        return SendResult(False, notification.subject, config.to_emails)
+    ehlo_name = notification.host if is_dns_name(notification.host) else "localhost"
+    deliver(config, message, ehlo_name)
+    return SendResult(True, notification.subject, config.to_emails, message_id=message["Message-ID"])
+
+
 def notify(
     config: NotifyConfig,
     notification: Notification,
@@ -566,12 +626,7 @@ def notify(
     if reason is not None:
         return SendResult(False, notification.subject, recipients, skipped=reason)
     notification = with_system_block(notification, system if system is not None else system_rows(notification.host))
-    message = build_message(config, notification)
-    if dry_run:
-        return SendResult(False, notification.subject, recipients)
-    ehlo_name = notification.host if is_dns_name(notification.host) else "localhost"
-    deliver(config, message, ehlo_name)
-    return SendResult(True, notification.subject, recipients, message_id=message["Message-ID"])
+    return send_mail(config, notification, dry_run)
 
 
 # --- the runner's API ------------------------------------------------------------------------------------------

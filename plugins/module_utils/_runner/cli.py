@@ -132,7 +132,7 @@ class Runner:
     def context(self, verb: str) -> RunContext:
         log = RunLog(self.settings.log_dir, verb, echo=self.stderr)
         notifier = self._notifier or MailNotifier(
-            self.config_dir, self.settings.archive_host, self.settings.backup_root
+            self.config_dir, self.settings.archive_host, self.settings.backup_root, self.settings.state_dir
         )
         return RunContext(settings=self.settings, host=self.host, log=log, notifier=notifier)
 
