@@ -68,3 +68,39 @@ class HttpReceiver:
         self.released.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def main() -> None:
+    """Run a receiver until killed: ``http_receiver.py --mode ok --port-file F --record F.jsonl`` (one JSON line
+    per request: method, path, headers, body)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mode", choices=["ok", "refuse", "hang"], default="ok")
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--record", required=True)
+    args = parser.parse_args()
+    receiver = HttpReceiver(args.mode)
+    recorded = 0
+
+    def flush() -> None:
+        nonlocal recorded
+        with open(args.record, "a", encoding="utf-8") as handle:
+            for request in receiver.requests[recorded:]:
+                line = dict(method=request.method, path=request.path, headers=request.headers, body=request.text)
+                handle.write(json.dumps(line) + "\n")
+        recorded = len(receiver.requests)
+
+    with open(args.port_file, "w", encoding="utf-8") as handle:
+        handle.write(f"{receiver.port}\n")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while not stop.wait(0.1):
+        flush()
+    flush()
+    receiver.stop()
+
+
+if __name__ == "__main__":
+    main()

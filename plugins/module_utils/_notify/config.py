@@ -908,9 +908,11 @@ def redacted_config_dict(config: NotifyConfig) -> dict[str, Any]:
     """The configuration for a module result: every key, every secret as a marker when set."""
     redacted = redacted_config(config)
     mapping = {key: getattr(redacted, key) for key in KEYS}
-    mapping.update({key: value for key, value in config_to_mapping(redacted).items() if key in _OMITTED_WHEN_DEFAULT})
-    for key, default in _OMITTED_WHEN_DEFAULT.items():
-        mapping.setdefault(key, list(default) if isinstance(default, tuple) else default)
-    mapping["templates"] = mapping["templates"] or {}
-    mapping["to_emails"] = list(config.to_emails)
+    mapping.update(
+        to_emails=list(config.to_emails),
+        channels=[_channel_mapping(channel) for channel in redacted.channels],
+        routes=[_route_mapping(route) for route in redacted.routes],
+        smtp_profiles=[{"name": profile.name, **dict(profile.settings)} for profile in redacted.smtp_profiles],
+        templates={template.event: _template_mapping(template) for template in redacted.templates},
+    )
     return mapping

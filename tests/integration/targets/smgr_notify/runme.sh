@@ -49,6 +49,24 @@ start_server tls tls-auth --user smgr --password "$password"
 start_server plain plain
 start_server refusing plain --refuse admin@example.com --refuse alerts@example.com
 start_server silent silent
+# The HTTP services of the channels (Apprise's json:// and gotify://): one that answers, one that refuses.
+start_receiver() {
+    local name="$1" mode="$2"
+    PYTHONPATH="$ANSIBLE_COLLECTIONS_PATH" "$python" "$repo/tests/support/http_receiver.py" --mode "$mode" \
+        --port-file "$work/$name.port" --record "$work/$name.jsonl" >"$work/$name.log" 2>&1 &
+    pids+=("$!")
+    local _
+    for _ in $(seq 1 100); do
+        [ -s "$work/$name.port" ] && return 0
+        sleep 0.1
+    done
+    echo "HTTP receiver $name did not start:" >&2
+    cat "$work/$name.log" >&2
+    return 1
+}
+start_receiver hooks ok
+start_receiver refusing_hooks refuse
+channel_secret="chan-$("$python" -c 'import secrets; print(secrets.token_hex(12))')"
 down_port="$(PYTHONPATH="$ANSIBLE_COLLECTIONS_PATH" "$python" -c \
     'from ansible_collections.smgr.server_manager.tests.support.smtp_server import unused_port; print(unused_port())')"
 
@@ -64,6 +82,9 @@ plain_port: $(port plain)
 refusing_port: $(port refusing)
 silent_port: $(port silent)
 down_port: $down_port
+hooks_port: $(port hooks)
+refusing_hooks_port: $(port refusing_hooks)
+channel_secret: "$channel_secret"
 VARS
 umask 022
 
@@ -93,10 +114,20 @@ rc=0
 cli test --config "$work/missing.yaml" >>"$work/cli.log" 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || { echo "smgr notify with a missing config exited $rc, expected 2" >&2; exit 1; }
 
+# The channel's secret: in its settings file and in the receiver's record (the service got it), nowhere else.
+channels_config="$work/channels/notifications.yaml"
+grep -qF "$channel_secret" "$channels_config" || { echo "the channel secret is not in $channels_config" >&2; exit 1; }
+leaks="$(grep -rlF "$channel_secret" "$work" | grep -v "^$work/channels/" | grep -vxF -e "$work/vars.yml" \
+    -e "$work/hooks.jsonl" -e "$work/refusing_hooks.jsonl" || true)"
+if [ -n "$leaks" ]; then
+    echo "the channel URL's secret leaked into: $leaks" >&2
+    exit 1
+fi
+
 # The password: in the settings file (else this check proves nothing), and nowhere else.
 grep -qF "$password" "$config" || { echo "the password is not in $config" >&2; exit 1; }
 leaks="$(grep -rlF "$password" "$work/playbook.log" "$work/cli.log" "$work"/mail-* "$work/config" "$work"/*.log \
-    | grep -vxF "$config" || true)"
+    "$work"/*.jsonl | grep -vxF "$config" || true)"
 if [ -n "$leaks" ]; then
     echo "the SMTP password leaked into: $leaks" >&2
     exit 1

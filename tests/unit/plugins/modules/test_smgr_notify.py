@@ -361,3 +361,26 @@ def test_a_path_that_is_not_an_absolute_file_is_refused_before_writing(bad_path,
     result = fail({"path": bad_path, "enabled": False})
     assert result["msg"].startswith("path: must be the absolute path of a file")
     assert sorted(tmp_path.iterdir()) == before
+
+
+CHANNEL_SECRET = "chan-0123456789-secret"
+
+
+def test_channels_converge_idempotently_and_their_urls_stay_secret(path):
+    channel = {"name": "chat", "url": f"json://127.0.0.1:9/{CHANNEL_SECRET}", "events": "failure, recovered"}
+    args = dict(path=path, enabled=True, channels=[channel], templates={"failure": {"subject": "{job} failed"}})
+    check = run(args, check=True)
+    first = run(args)
+    assert check["changed"] and first["changed"] and not run(args)["changed"]
+    assert CHANNEL_SECRET in open(path).read()
+    assert CHANNEL_SECRET not in str(first) and CHANNEL_SECRET not in str(check)
+    assert first["config"]["channels"] == [{"name": "chat", "url": "********", "events": ["failure", "recovered"]}]
+    moved = dict(args, channels=[dict(channel, url=f"json://127.0.0.1:9/{CHANNEL_SECRET}-2")])
+    changed = run(moved, check=True)
+    assert "url: '******** (changed)'" in changed["diff"][0]["after"] and CHANNEL_SECRET not in str(changed)
+
+
+def test_a_bad_channel_fails_before_writing_and_hides_the_url(path):
+    failed = fail(dict(path=path, enabled=True, channels=[{"name": "chat", "url": f"slack://{CHANNEL_SECRET}"}]))
+    assert failed["msg"].startswith("channels.chat.url: is not a valid URL") and CHANNEL_SECRET not in str(failed)
+    assert not os.path.exists(path)

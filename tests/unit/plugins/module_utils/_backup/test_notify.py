@@ -127,3 +127,34 @@ def test_skipped_runs_are_logged_counted_and_mailed_once(tmp_path, smtp):
     prefix.run_json("backup", "app", check=0)
     state = prefix.state("app")
     assert (state["consecutive_skips"], state["skips_total"], state["recovered"]) == (0, 3, False)
+
+
+def test_a_failing_channel_never_fails_the_run_and_is_logged_by_name(tmp_path, smtp):
+    from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import Channel
+    from ansible_collections.smgr.server_manager.tests.support.http_receiver import HttpReceiver
+
+    secret = "hook-s3cret-0123456789"
+    good, refusing = HttpReceiver("ok"), HttpReceiver("refuse")
+    try:
+        prefix = Prefix(tmp_path / "host")
+        channels = (
+            Channel("team-chat", f"json://127.0.0.1:{good.port}/{secret}", ("failure", "recovered")),
+            Channel("pager", f"json://127.0.0.1:{refusing.port}/{secret}", ("failure",)),
+        )
+        configure_mail(prefix, smtp, channels=channels)
+        data = tmp_path / "data"
+        prefix.add_job(name="app", type="paths", paths=[str(data)])
+        failed = prefix.run("backup", "app", check=1)  # the backup's own exit code, whatever the channels did
+        assert len(smtp.messages) == 1 and len(good.requests) == 1 and len(refusing.requests) == 1
+        assert "[FAILED] Backup: app on testhost" in good.requests[0].json()["title"]
+        log = prefix.log_text()
+        assert "channel pager: not delivered" in log and "team-chat" not in log
+        assert secret not in log + failed.stdout + failed.stderr
+        data.mkdir()
+        (data / "f").write_text("x")
+        prefix.run("backup", "app", check=0)
+        assert "recovered" in good.requests[1].json()["title"] + good.requests[1].json()["message"]
+        assert len(refusing.requests) == 1  # a recovery goes only where it is routed
+    finally:
+        good.stop()
+        refusing.stop()

@@ -314,3 +314,21 @@ def test_a_systemd_profile_passes_the_timer_options_of_extra_jobs():
     )
     report = next(job for job in profile.cron_jobs if job["name"] == "report")
     assert report["randomized_delay"] == 60
+
+
+def test_channels_are_checked_on_the_controller_and_kept_out_of_the_profile():
+    url = "json://127.0.0.1:9/hook-secret-123"
+    notifications = {
+        "enabled": True,
+        "channels": [{"name": "chat", "url": url, "events": "failure, health"}],
+        "routes": [{"events": ["health"], "to_emails": "a@example.com, b@example.com", "smtp_profile": "relay"}],
+        "smtp_profiles": [{"name": "relay", "smtp_server": "relay.example.com", "from_email": "s@example.com"}],
+        "templates": {"failure": {"subject": "{job} failed"}},
+    }
+    profile = build_profile(variables(smgr_notifications=notifications), check)
+    assert "channels" not in profile.notifications and "smtp_profiles" not in profile.notifications
+    assert url not in str(profile)
+    assert profile.notifications["routes"][0]["to_emails"] == ["a@example.com", "b@example.com"]
+    bad = dict(notifications, channels=[{"name": "chat", "url": "nosuch://x"}])
+    problems = problems_of(smgr_notifications=bad)
+    assert any("smgr_notifications: channels.chat.url: names no service Apprise knows" in p for p in problems)
