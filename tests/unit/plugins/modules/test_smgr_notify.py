@@ -372,7 +372,8 @@ def test_channels_converge_idempotently_and_their_urls_stay_secret(path):
     check = run(args, check=True)
     first = run(args)
     assert check["changed"] and first["changed"] and not run(args)["changed"]
-    assert CHANNEL_SECRET in open(path).read()
+    with open(path, encoding="utf-8") as handle:
+        assert CHANNEL_SECRET in handle.read()
     assert CHANNEL_SECRET not in str(first) and CHANNEL_SECRET not in str(check)
     assert first["config"]["channels"] == [{"name": "chat", "url": "********", "events": ["failure", "recovered"]}]
     moved = dict(args, channels=[dict(channel, url=f"json://127.0.0.1:9/{CHANNEL_SECRET}-2")])
