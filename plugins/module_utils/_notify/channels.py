@@ -12,6 +12,7 @@ channel only after ``repeat_after`` seconds (a small JSON state file remembers w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -19,23 +20,13 @@ import os
 import re
 import threading
 import time
-import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-
-try:
-    import apprise
-except ImportError:
-    HAS_APPRISE = False
-    APPRISE_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_APPRISE = True
-    APPRISE_IMPORT_ERROR = None
 
 EVENTS = ("success", "failure", "recovered", "partial", "skipped", "health", "drill", "cleanup", "test")
 DEFAULT_CHANNEL_EVENTS = ("failure", "partial", "recovered", "health")
@@ -65,12 +56,17 @@ class ChannelResult:
     limited: bool = False
 
 
-def require_apprise() -> None:
-    if not HAS_APPRISE:
+def require_apprise() -> Any:
+    """The apprise module, imported when a channel is used (its import costs a tenth of a second, and every module
+    and runner start would pay it)."""
+    try:
+        import apprise
+    except ImportError:
         raise SmgrError(
             "notification channels need the Python library apprise (Debian: apt install apprise; pip: apprise)",
             field="channels",
-        )
+        ) from None
+    return apprise
 
 
 def check_name(name: object, where: str) -> str:
@@ -87,12 +83,12 @@ def check_url(url: object, where: str) -> str:
         raise SmgrError("must be an Apprise URL (service://...)", field=f"{where}.url")
     if any(ord(character) < 32 or ord(character) == 127 for character in url):
         raise SmgrError("must not contain control characters", field=f"{where}.url")
-    require_apprise()
+    apprise = require_apprise()
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    with _quiet_apprise():
+    with quiet_apprise():
         instance = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if instance is None:
-        known = scheme and scheme in _known_schemes()
+        known = scheme and scheme in _known_schemes(apprise)
         reason = (
             "is not a valid URL for that service"
             if known
@@ -102,7 +98,7 @@ def check_url(url: object, where: str) -> str:
     return url
 
 
-def _known_schemes() -> set[str]:
+def _known_schemes(apprise: Any) -> set[str]:
     """Every scheme Apprise has a service for (to tell an unknown service from a malformed URL)."""
     schemes: set[str] = set()
     try:
@@ -156,23 +152,22 @@ class _Capture(logging.Handler):
         self.lines.setdefault(record.threadName or "", []).append(message)
 
 
-class _quiet_apprise:
+@contextlib.contextmanager
+def quiet_apprise() -> Iterator[logging.Logger]:
     """Apprise logs through ``logging``; its records must never reach stderr or a log (they quote URLs)."""
-
-    def __enter__(self) -> logging.Logger:
-        logger = logging.getLogger(_APPRISE_LOGGER)
-        self.saved = (logger.propagate, logger.level, list(logger.handlers))
-        logger.propagate = False
-        logger.handlers = [logging.NullHandler()]
-        return logger
-
-    def __exit__(self, *exc: object) -> None:
-        logger = logging.getLogger(_APPRISE_LOGGER)
-        logger.propagate, level, logger.handlers = self.saved[0], self.saved[1], self.saved[2]
+    logger = logging.getLogger(_APPRISE_LOGGER)
+    saved = (logger.propagate, logger.level, list(logger.handlers))
+    logger.propagate = False
+    logger.handlers = [logging.NullHandler()]
+    try:
+        yield logger
+    finally:
+        logger.propagate, level, logger.handlers = saved
         logger.setLevel(level)
 
 
 def _send_one(channel: Channel, title: str, body: str, notify_type: Any, results: dict[str, ChannelResult]) -> None:
+    apprise = require_apprise()
     try:
         instance = apprise.Apprise.instantiate(channel.url, suppress_exceptions=True)
         if instance is None:
@@ -196,12 +191,12 @@ def deliver(
     channels = list(channels)
     if not channels:
         return []
-    require_apprise()
+    apprise = require_apprise()
     kinds = {"success": apprise.NotifyType.SUCCESS, "failure": apprise.NotifyType.FAILURE}
     notify_type = kinds.get(level, apprise.NotifyType.WARNING if level == "warning" else apprise.NotifyType.INFO)
     results: dict[str, ChannelResult] = {}
     capture = _Capture()
-    with _quiet_apprise() as logger:
+    with quiet_apprise() as logger:
         logger.addHandler(capture)
         logger.setLevel(logging.WARNING)
         threads = {}
