@@ -20,6 +20,7 @@ ALLOWED = {
     "_notify": {"_common"},
     "_backup": {"_common", "_schedule", "_notify"},
     "_runner": {"_common", "_schedule", "_notify", "_backup"},
+    "_report": {"_common", "_schedule"},
 }
 
 
