@@ -35,6 +35,7 @@ from backup import run_backup_rows  # noqa: E402
 from cleanup import run_cleanup_rows  # noqa: E402
 from common import ROOT, Row, Settings, failed_row, log, render_table, run  # noqa: E402
 from converge import run_converge_rows  # noqa: E402
+from report import run_report_rows  # noqa: E402
 from schedule import run_schedule_rows  # noqa: E402
 
 Section = tuple[str, Callable[[Path, Settings], list[Row]], list[tuple[str, str, str]]]
@@ -59,6 +60,7 @@ SECTIONS: list[Section] = [
         ("B7", "peak memory, large tree", "≤ 64 MiB"),
     ]),
     ("cleanup", run_cleanup_rows, [("B8", "smgr cleanup", "≤ 1.5")]),
+    ("report", run_report_rows, [("B11", "fleet report, 200 hosts x 10 jobs", "≤ 1 (both)")]),
 ]  # fmt: skip
 
 

@@ -210,6 +210,10 @@ playbook notify_test
 step "Schedules and next runs (ansible-playbook smgr.server_manager.schedules)"
 playbook schedules -e "smgr_report_file=$DEMO/schedules.txt"
 
+step "Fleet report: calendar and status page (ansible-playbook smgr.server_manager.report)"
+playbook report -e "smgr_report_path=$DEMO/smgr-report.html"
+echo "  open file://$DEMO/smgr-report.html in a browser (its data: $DEMO/smgr-report.html.json)"
+
 # --- 7. What is there now --------------------------------------------------------------------------
 step "Archives (smgr list)"
 "$PREFIX/opt/server-manager/bin/smgr" list
@@ -237,6 +241,7 @@ cat <<WHERE
     runner              $PREFIX/opt/server-manager/bin/smgr   (try: $PREFIX/opt/server-manager/bin/smgr status)
     configuration       $PREFIX/opt/server-manager/config/   (notifications.yaml, runner.yaml, backups.d/)
     cron file           $PREFIX/etc/cron.d/smgr
+  fleet report          $DEMO/smgr-report.html
     archives            $PREFIX/var/backups/smgr/<job>/
     runner log          $PREFIX/opt/server-manager/logs/smgr.log
     sample data         $PREFIX/etc/nginx, $PREFIX/etc/letsencrypt, $PREFIX/srv/app

@@ -17,6 +17,7 @@ APT_PACKAGES=(
     podman runc containernetworking-plugins catatonit debootstrap uidmap fuse-overlayfs slirp4netns
     util-linux python3-venv ca-certificates git shellcheck logrotate
     borgbackup time findutils coreutils pigz sqlite3 openssl systemd
+    chromium
 )
 
 # Messages that only confirm nothing needed doing; SMGR_QUIET=1 drops them.

@@ -22,14 +22,15 @@ LABEL_WIDTH = 170.0
 PLOT_WIDTH = 980.0
 LANE_HEIGHT = 16.0
 HEADER_HEIGHT = 22.0
+MIN_RUN_MINUTES = 20  # a run is drawn at least this long, to be seen on a week's width
 STATE_WORDS = {
     "ok": ("\u2714", "ok"),
     "failed": ("\u2716", "failed"),
     "partial": ("\u26a0", "partial"),
-    "skipped": ("\u23f8", "skipped"),
-    "already_running": ("\u23f8", "skipped"),
+    "skipped": ("\u2016", "skipped"),
+    "already_running": ("\u2016", "skipped"),
     "never": ("\u2013", "never ran"),
-    "disabled": ("\u23f8", "disabled"),
+    "disabled": ("\u2016", "disabled"),
 }
 HOST_STATES = {
     "ok": ("\u2714", "reachable"),
@@ -201,7 +202,7 @@ def _runs_path(runs: Sequence[str], duration: float | None, y: float, start: dat
     """Every run as a horizontal stroke as long as the typical duration, in minutes from the start (the plot group
     scales minutes to the width). Runs at a constant interval (hourly, daily, every 6 hours ...) are one dashed
     stroke, others relative moves: one short path per entry keeps a page of 200 hosts small."""
-    width = max(3, round((duration or 60) / 60))
+    width = max(MIN_RUN_MINUTES, round((duration or 0) / 60))
     minutes = [round((_parse(run) - start).total_seconds() / 60) for run in runs]
     gaps = {later - earlier for earlier, later in zip(minutes, minutes[1:])}
     if len(minutes) > 2 and len(gaps) == 1 and min(gaps) > width:
