@@ -1,0 +1,339 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""BorgBackup repositories: the operations a borg engine needs, with borg's failures phrased for the operator.
+
+Groundwork for the borg engine of backup jobs (not used by a job yet). The passphrase never appears on a command
+line or in an error: borg reads it with ``BORG_PASSCOMMAND`` from a file only its owner can read. borg's own
+state (cache, security records, keys of keyfile repositories) lives in ``base_dir`` (``BORG_BASE_DIR``), not in
+the home directory of whoever runs it. Archive names carry host and job (``<host>-<job>-<UTC time>``), and
+pruning, listing and checking are scoped to them, so several hosts can share one repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env
+
+BORG = "borg"
+DEFAULT_ENCRYPTION = "repokey-blake2"
+ENCRYPTIONS = (
+    "repokey-blake2",
+    "repokey",
+    "keyfile-blake2",
+    "keyfile",
+    "authenticated-blake2",
+    "authenticated",
+    "none",
+)
+DEFAULT_COMPRESSION = "zstd,3"
+LOCK_WAIT = 60  # seconds borg waits for another process's repository lock before it gives up
+_COMPRESSION_RE = re.compile(
+    r"(?:none|lz4|(?:zstd|zlib|lzma)(?:,\d{1,2})?|auto,(?:lz4|(?:zstd|zlib|lzma)(?:,\d{1,2})?))"
+)
+_SSH_REPO_RE = re.compile(r"ssh://(?:[^@/\s]+@)?[^/:\s]+(?::\d+)?/.+")
+# borg's messages that mean one thing to fix (borg 1.2 exits 2 for all of them).
+_FAILURES = (
+    ("is incorrect", "the passphrase is wrong (borg cannot decrypt the repository key)"),
+    ("does not exist", "the repository does not exist"),
+    ("Failed to create/acquire the lock", "the repository is locked by another borg process"),
+    ("No space left on device", "no space left on the device of the repository (or of borg's cache)"),
+    ("Connection closed by remote host", "the repository's host closed the connection"),
+    ("Remote: ssh", "ssh to the repository failed"),
+    ("Connection refused", "the repository's host refused the connection"),
+    ("Could not resolve hostname", "the repository's host name does not resolve"),
+    ("is not a valid repository", "the path is not a borg repository"),
+)
+
+
+class BorgError(SmgrError):
+    """A borg command failed; ``kind`` is the cause when borg's message names one."""
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class ArchiveStats:
+    name: str
+    original_size: int
+    compressed_size: int
+    deduplicated_size: int
+    files: int
+
+
+@dataclass(frozen=True)
+class BorgRepository:
+    """One repository and how to reach it. ``passphrase_file`` is None for an unencrypted repository."""
+
+    repository: str
+    base_dir: str
+    passphrase_file: str | None = None
+    remote_path: str | None = None
+    ssh_key: str | None = None
+    ssh_options: Sequence[str] = field(default_factory=tuple)
+    lock_wait: int = LOCK_WAIT
+
+    def environment(self) -> dict[str, str]:
+        env = subprocess_env()
+        for key in ("BORG_PASSPHRASE", "BORG_PASSPHRASE_FD", "BORG_PASSCOMMAND", "BORG_REPO", "BORG_KEY_FILE"):
+            env.pop(key, None)  # what the caller's environment says must not decide which repository or key
+        env["BORG_BASE_DIR"] = self.base_dir
+        env["BORG_RELOCATED_REPO_ACCESS_IS_OK"] = "no"
+        env["BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK"] = "no" if self.passphrase_file else "yes"
+        env["BORG_DISPLAY_PASSPHRASE"] = "no"
+        if self.passphrase_file:
+            env["BORG_PASSCOMMAND"] = f"cat {shlex.quote(self.passphrase_file)}"
+        else:
+            env["BORG_PASSPHRASE"] = ""
+        if self.remote_path:
+            env["BORG_REMOTE_PATH"] = self.remote_path
+        ssh = ["ssh", "-o", "BatchMode=yes"]
+        if self.ssh_key:
+            ssh += ["-i", self.ssh_key, "-o", "IdentitiesOnly=yes"]
+        for option in self.ssh_options:
+            ssh += ["-o", option]
+        env["BORG_RSH"] = shlex.join(ssh)
+        return env
+
+    def run(self, args: Sequence[str], timeout: float | None = None, input_text: str | None = None) -> str:
+        """Run ``borg <args>``; its stdout, or BorgError with what it said (the passphrase is never in it)."""
+        argv = [BORG, *args]
+        try:
+            completed = subprocess.run(
+                argv,
+                input=input_text,
+                capture_output=True,
+                text=True,
+                errors="backslashreplace",
+                env=self.environment(),
+                timeout=timeout,
+                check=False,
+                stdin=None if input_text is not None else subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise BorgError("borg is not installed (Debian: apt install borgbackup)", "missing") from None
+        except subprocess.TimeoutExpired:
+            raise BorgError(f"borg {args[0]} did not finish within {timeout:g} s", "timeout") from None
+        if completed.returncode not in (0, 1):  # 1: finished with warnings
+            raise classify(args[0], completed.stderr, completed.returncode)
+        return completed.stdout
+
+    def target(self, archive: str | None = None) -> str:
+        return self.repository if archive is None else f"{self.repository}::{archive}"
+
+    def exists(self) -> bool:
+        try:
+            self.run(["info", "--json", f"--lock-wait={self.lock_wait}", self.repository])
+        except BorgError as exc:
+            if exc.kind == "missing repository":
+                return False
+            raise
+        return True
+
+    def init(self, encryption: str = DEFAULT_ENCRYPTION) -> None:
+        check_encryption(encryption, self.passphrase_file)
+        self.run(["init", f"--encryption={encryption}", self.repository])
+
+    def ensure(self, encryption: str = DEFAULT_ENCRYPTION) -> bool:
+        """Create the repository when it does not exist yet; whether it was created."""
+        if self.exists():
+            return False
+        self.init(encryption)
+        return True
+
+    def create(
+        self, archive: str, paths: Sequence[str], compression: str = DEFAULT_COMPRESSION, excludes: Iterable[str] = ()
+    ) -> ArchiveStats:
+        args = ["create", "--json", f"--lock-wait={self.lock_wait}", f"--compression={check_compression(compression)}"]
+        for pattern in excludes:
+            args += ["--exclude", pattern]
+        output = self.run([*args, "--", self.target(archive), *paths])
+        stats = json.loads(output)["archive"]["stats"]
+        return ArchiveStats(
+            archive, stats["original_size"], stats["compressed_size"], stats["deduplicated_size"], stats["nfiles"]
+        )
+
+    def archives(self, prefix: str) -> list[dict[str, Any]]:
+        """The archives whose names start with ``prefix`` (one host and job), oldest first, with their sizes."""
+        glob = f"--glob-archives={prefix}*"
+        if not json.loads(self.run(["list", "--json", glob, self.repository])).get("archives"):
+            return []
+        info = json.loads(self.run(["info", "--json", f"--lock-wait={self.lock_wait}", glob, self.repository]))
+        found = []
+        for archive in info.get("archives", []):
+            stats = archive.get("stats", {})
+            found.append(
+                {
+                    "name": archive["name"],
+                    "time": archive.get("start"),
+                    "original_size": stats.get("original_size"),
+                    "compressed_size": stats.get("compressed_size"),
+                    "deduplicated_size": stats.get("deduplicated_size"),
+                    "files": stats.get("nfiles"),
+                }
+            )
+        return sorted(found, key=lambda item: str(item["time"]))
+
+    def prune(self, prefix: str, retention: Mapping[str, int | None], dry_run: bool = False) -> list[str]:
+        """Apply the job's retention to its own archives (``prefix``); the names removed (or that would be)."""
+        args = [
+            "prune",
+            "--list",
+            f"--lock-wait={self.lock_wait}",
+            f"--glob-archives={prefix}*",
+            *prune_arguments(retention),
+        ]
+        if dry_run:
+            args.append("--dry-run")
+        completed = subprocess.run(
+            [BORG, *args, self.repository],
+            capture_output=True,
+            text=True,
+            errors="backslashreplace",
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        if completed.returncode not in (0, 1):
+            raise classify("prune", completed.stderr, completed.returncode)
+        pattern = re.compile(r"^(?:Would prune|Pruning archive(?: \(\d+/\d+\))?):\s+(\S+)", re.MULTILINE)
+        return pattern.findall(completed.stdout + "\n" + completed.stderr)  # the stream of --list differs by version
+
+    def compact(self) -> int:
+        """Free the space of pruned archives; the bytes borg says it freed."""
+        completed = subprocess.run(
+            [BORG, "compact", "--verbose", f"--lock-wait={self.lock_wait}", self.repository],
+            capture_output=True,
+            text=True,
+            errors="backslashreplace",
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        if completed.returncode not in (0, 1):
+            raise classify("compact", completed.stderr, completed.returncode)
+        match = re.search(r"compaction freed about ([\d.]+) ([kMGT]?B)", completed.stderr)
+        if not match:
+            return 0
+        factor = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}[match.group(2)]
+        return int(float(match.group(1)) * factor)
+
+    def check(self, archive: str | None = None, verify_data: bool = False, timeout: float | None = None) -> None:
+        """``borg check`` of one archive (or the repository's archives), time-bounded."""
+        args = ["check", "--archives-only", f"--lock-wait={self.lock_wait}"]
+        if verify_data:
+            args = ["check", "--verify-data", f"--lock-wait={self.lock_wait}"]
+        if archive is not None:
+            args.append(f"--glob-archives={archive}")
+        self.run([*args, self.repository], timeout=timeout)
+
+    def extract(self, archive: str, destination: str) -> None:
+        """Extract ``archive`` into ``destination`` (an existing directory; borg extracts relative paths)."""
+        completed = subprocess.run(
+            [BORG, "extract", f"--lock-wait={self.lock_wait}", self.target(archive)],
+            cwd=destination,
+            capture_output=True,
+            text=True,
+            errors="backslashreplace",
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        if completed.returncode not in (0, 1):
+            raise classify("extract", completed.stderr, completed.returncode)
+
+    def export_key(self) -> str:
+        """The repository key (for a repokey repository it lives in the repository; keep a copy elsewhere)."""
+        return self.run(["key", "export", self.repository])
+
+    def import_key(self, key_text: str) -> None:
+        self.run(["key", "import", self.repository, "-"], input_text=key_text)
+
+    def break_lock(self) -> None:
+        self.run(["break-lock", self.repository])
+
+
+def classify(command: str, stderr: str, status: int) -> BorgError:
+    """borg's failure as one sentence: the cause when its message names one, else its last line."""
+    for needle, meaning in _FAILURES:
+        if needle in stderr:
+            kind = "missing repository" if needle == "does not exist" else meaning
+            return BorgError(f"borg {command}: {meaning}", kind)
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    return BorgError(f"borg {command} failed (exit {status}): {lines[-1] if lines else 'no message'}")
+
+
+def check_compression(compression: object) -> str:
+    if not isinstance(compression, str) or not _COMPRESSION_RE.fullmatch(compression):
+        raise SmgrError(
+            f"must be borg's syntax (none, lz4, zstd,N, zlib,N, lzma,N, auto,...), got {compression!r}",
+            field="compression",
+        )
+    return compression
+
+
+def check_encryption(encryption: object, passphrase_file: str | None) -> str:
+    if encryption not in ENCRYPTIONS:
+        raise SmgrError(f"must be one of {', '.join(ENCRYPTIONS)}, got {encryption!r}", field="encryption")
+    if encryption != "none" and not passphrase_file:
+        raise SmgrError(f"{encryption} needs a passphrase", field="passphrase")
+    return str(encryption)
+
+
+def check_repository(repository: object) -> str:
+    """A local absolute path or ``ssh://[user@]host[:port]/path``."""
+    if isinstance(repository, str) and (
+        (repository.startswith("/") and "::" not in repository) or _SSH_REPO_RE.fullmatch(repository)
+    ):
+        return repository
+    raise SmgrError(f"must be an absolute path or ssh://user@host:port/path, got {repository!r}", field="repository")
+
+
+def prune_arguments(retention: Mapping[str, int | None]) -> list[str]:
+    """The job's retention keys as ``borg prune`` options: keep_days is --keep-within, keep_min --keep-last."""
+    args = []
+    if retention.get("keep_days"):
+        args.append(f"--keep-within={int(retention['keep_days'])}d")
+    if retention.get("keep_min"):
+        args.append(f"--keep-last={int(retention['keep_min'])}")
+    for key, option in (
+        ("keep_daily", "--keep-daily"),
+        ("keep_weekly", "--keep-weekly"),
+        ("keep_monthly", "--keep-monthly"),
+    ):
+        if retention.get(key):
+            args.append(f"{option}={int(retention[key])}")
+    if not args:
+        raise SmgrError(
+            "borg prune needs at least one retention rule (keep_days, keep_min, keep_daily ...)", field="retention"
+        )
+    return args
+
+
+def archive_prefix(host: str, job: str) -> str:
+    """What every archive of ``job`` on ``host`` starts with (the same rule as the tar engine's names)."""
+    return f"{host}-{job}-"
+
+
+def write_passphrase(path: str, passphrase: str) -> None:
+    """The passphrase file: 0600, created that way (never readable by others, not even for a moment)."""
+    if not passphrase or "\n" in passphrase or "\x00" in passphrase:
+        raise SmgrError("must be one line of text", field="passphrase")
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, passphrase.encode("utf-8") + b"\n")
+    finally:
+        os.close(fd)

@@ -1,0 +1,145 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_backup.borg against the real borg (Debian's borgbackup) and real local repositories."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
+    BorgError,
+    BorgRepository,
+    archive_prefix,
+    check_compression,
+    check_repository,
+    prune_arguments,
+    write_passphrase,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+
+PASSPHRASE = "correct horse battery staple 42"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    write_passphrase(str(tmp_path / "secrets" / "job.passphrase"), PASSPHRASE)
+    return BorgRepository(
+        str(tmp_path / "repo"), str(tmp_path / "borg-base"), str(tmp_path / "secrets" / "job.passphrase"), lock_wait=1
+    )
+
+
+@pytest.fixture
+def data(tmp_path):
+    tree = tmp_path / "data"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_text("alpha\n")
+    (tree / "sub" / "b.bin").write_bytes(os.urandom(64 * 1024))
+    return tree
+
+
+def test_create_list_prune_compact_extract(repo, data, tmp_path):
+    assert repo.ensure() is True and repo.ensure() is False
+    first = repo.create("web1-site-20261201T020000Z", [str(data)])
+    assert first.files == 2 and first.original_size > 64 * 1024
+    (data / "a.txt").write_text("alpha changed\n")
+    second = repo.create("web1-site-20261202T020000Z", [str(data)])
+    assert second.deduplicated_size < first.deduplicated_size  # the unchanged 64 KiB is stored once
+    repo.create("web2-site-20261202T020000Z", [str(data)])  # another host in the same repository
+    listed = repo.archives(archive_prefix("web1", "site"))
+    assert [item["name"] for item in listed] == ["web1-site-20261201T020000Z", "web1-site-20261202T020000Z"]
+    assert listed[0]["files"] == 2 and listed[0]["original_size"] >= 64 * 1024
+    assert repo.prune(archive_prefix("web1", "site"), {"keep_min": 1}, dry_run=True) == ["web1-site-20261201T020000Z"]
+    assert repo.prune(archive_prefix("web1", "site"), {"keep_min": 1}) == ["web1-site-20261201T020000Z"]
+    assert repo.compact() >= 0
+    assert [item["name"] for item in repo.archives("web2-site-")] == ["web2-site-20261202T020000Z"]  # untouched
+    repo.check("web1-site-20261202T020000Z")
+    target = tmp_path / "restore"
+    target.mkdir()
+    repo.extract("web1-site-20261202T020000Z", str(target))
+    assert (target / str(data).lstrip("/") / "a.txt").read_text() == "alpha changed\n"
+
+
+def test_the_exported_key_and_the_passphrase_alone_open_the_repository(repo, data, tmp_path):
+    repo.ensure(encryption="keyfile-blake2")  # the key lives outside the repository: lose it, lose the data
+    repo.create("web1-site-20261201T020000Z", [str(data)])
+    key = repo.export_key()
+    assert key.startswith("BORG_KEY ") and PASSPHRASE not in key
+    fresh = BorgRepository(repo.repository, str(tmp_path / "new-machine"), repo.passphrase_file, lock_wait=1)
+    with pytest.raises(BorgError):
+        fresh.archives("web1-site-")  # a new machine without the key
+    fresh.import_key(key)
+    assert [item["name"] for item in fresh.archives("web1-site-")] == ["web1-site-20261201T020000Z"]
+
+
+def test_failures_say_what_to_fix_and_never_the_passphrase(repo, data, tmp_path):
+    with pytest.raises(BorgError) as missing:
+        repo.archives("web1-site-")
+    assert missing.value.kind == "missing repository"
+    repo.ensure()
+    write_passphrase(str(tmp_path / "wrong"), "not it")
+    wrong = BorgRepository(repo.repository, repo.base_dir, str(tmp_path / "wrong"), lock_wait=1)
+    with pytest.raises(BorgError) as caught:
+        wrong.create("web1-site-20261201T020000Z", [str(data)])
+    assert "the passphrase is wrong" in str(caught.value) and "not it" not in str(caught.value)
+    assert PASSPHRASE not in str(caught.value)
+
+
+def test_a_held_lock_is_reported_and_a_dead_holders_lock_is_taken_over(repo):
+    """borg removes the lock of a process of this host that no longer runs (borg's own stale-lock rule)."""
+    repo.ensure()
+    holder = subprocess.Popen(
+        ["borg", "with-lock", repo.repository, "sleep", "60"], env=repo.environment(), start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not any(name.startswith("lock") for name in os.listdir(repo.repository)):
+            assert time.monotonic() < deadline, "borg with-lock did not take the lock"
+            time.sleep(0.1)
+        with pytest.raises(BorgError) as locked:
+            repo.check()
+        assert "locked by another borg process" in str(locked.value)
+        os.killpg(holder.pid, signal.SIGKILL)  # killed: its lock stays behind
+        holder.wait()
+        repo.check()
+        repo.break_lock()  # nothing left to break: a no-op
+    finally:
+        if holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGKILL)
+
+
+def test_passphrase_file_is_private_from_the_start(tmp_path):
+    path = tmp_path / "d" / "p"
+    write_passphrase(str(path), "x y z")
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and path.read_text() == "x y z\n"
+    with pytest.raises(SmgrError, match="passphrase: must be one line"):
+        write_passphrase(str(path), "a\nb")
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: check_compression("zstd,3;rm"), "compression"),
+        (lambda: check_repository("relative/repo"), "repository"),
+        (lambda: check_repository("/repo::archive"), "repository"),
+        (lambda: prune_arguments({}), "retention"),
+    ],
+)
+def test_bad_input_names_the_field(call, field):
+    with pytest.raises(SmgrError) as caught:
+        call()
+    assert caught.value.field == field
+
+
+def test_retention_maps_onto_borg_prune():
+    assert prune_arguments({"keep_days": 14, "keep_min": 3, "keep_weekly": 4}) == [
+        "--keep-within=14d",
+        "--keep-last=3",
+        "--keep-weekly=4",
+    ]
+    assert check_repository("ssh://backup@127.0.0.1:2222/srv/borg/web1") == "ssh://backup@127.0.0.1:2222/srv/borg/web1"
