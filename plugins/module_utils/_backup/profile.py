@@ -342,7 +342,7 @@ def _check_cron_jobs(variables: Mapping[str, Any], entries: list[dict[str, Any]]
         try:
             check_backend(backend, [request])
             if backend == "systemd":
-                timers, _absent = desired_timers([request], seed)
+                timers, _absent = desired_timers([request], target, seed)
                 render_units(timers[0], validate_env(env))
             else:
                 present, _absent = desired_jobs([request], target, seed)

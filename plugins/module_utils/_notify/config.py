@@ -486,10 +486,14 @@ def _repeat_after(data: Mapping[str, Any]) -> int:
 
 
 def smtp_settings(config: NotifyConfig, profile: str | None) -> NotifyConfig:
-    """The default mail's settings with an SMTP profile's keys set over them."""
+    """The default mail's settings with an SMTP profile's keys set over them. A profile with its own server takes
+    no account and no CA from the default settings: those belong to the default server."""
     if profile is None:
         return config
-    return replace(config, **dict(config.profile(profile).settings))
+    settings = dict(config.profile(profile).settings)
+    if "smtp_server" in settings:
+        config = replace(config, smtp_user=None, smtp_password=None, ca_file=None)
+    return replace(config, **settings)
 
 
 def _check_mail(config: NotifyConfig, where: str, recipients: tuple[str, ...]) -> None:

@@ -24,6 +24,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan
     Target,
     apply,
     check_backend,
+    current_jobs,
     desired_timers,
     open_audit_log,
     plan,
@@ -56,7 +57,13 @@ class TimersRun:
 
 
 def timers_side(
-    unit_dir: str, present: list, absent: Iterable[str], exclusive: bool, env: Mapping[str, str], required: bool
+    unit_dir: str,
+    present: list,
+    absent: Iterable[str],
+    exclusive: bool,
+    env: Mapping[str, str],
+    required: bool,
+    owner: str,
 ) -> TimersRun:
     """Plan the unit directory; ``required`` when systemd is the chosen backend (it must then be able to run the
     timers), not when the run only removes what an earlier switch left there."""
@@ -72,7 +79,7 @@ def timers_side(
             )
         manage = False  # units left in a directory of a systemd that does not run: only the files go
     states = unit_states(trigger_units(current, present)) if manage else None
-    return TimersRun(plan_timers(current, present, absent, exclusive, validate_env(dict(env)), states))
+    return TimersRun(plan_timers(current, present, absent, exclusive, validate_env(dict(env)), states, owner))
 
 
 def removal_requests(requests: Iterable[JobRequest], exclusive: bool) -> list[JobRequest]:
@@ -125,13 +132,16 @@ def plan_run(
     """
     check_backend(backend, requests)
     if backend == "systemd":
-        present, absent = desired_timers(requests, hash_seed)
-        timers = timers_side(unit_dir, present, absent, exclusive, env, required=True)
-        cron = plan(target, current, removal_requests(requests, exclusive), exclusive, dict(env), hash_seed, lock_dir)
+        present, absent = desired_timers(requests, target, hash_seed)
+        timers = timers_side(unit_dir, present, absent, exclusive, env, True, target.label)
+        # the cron side only loses jobs: what stays there keeps the environment it was written with
+        written_env = current_jobs(target, current[0])[1] or dict(env)
+        removals = removal_requests(requests, exclusive)
+        cron = plan(target, current, removals, exclusive, written_env, hash_seed, lock_dir)
         return ScheduleRun(backend, cron, timers)
     cron = plan(target, current, requests, exclusive, dict(env), hash_seed, lock_dir)
     names = [] if exclusive else [request.name for request in requests]
-    timers = timers_side(unit_dir, [], names, exclusive, env, required=False)
+    timers = timers_side(unit_dir, [], names, exclusive, env, False, target.label)
     return ScheduleRun(backend, cron, timers)
 
 

@@ -204,18 +204,21 @@ def check_backend(backend: str, requests: Iterable[JobRequest]) -> str:
     return backend
 
 
-def desired_timers(requests: Iterable[JobRequest], hash_seed: str) -> tuple[list[TimerJob], set[str]]:
+def desired_timers(requests: Iterable[JobRequest], target: Target, hash_seed: str) -> tuple[list[TimerJob], set[str]]:
     """The jobs of the systemd backend to be present (schedules expanded, options checked) and the names to
-    remove; the cron rules for names, users, schedules, commands and logs apply unchanged."""
+    remove; the cron rules for names, users (a user's crontab: that user), schedules, commands and logs apply
+    unchanged, and each job belongs to ``target`` (its owner)."""
     requests = list(requests)
-    present, absent = desired_jobs(requests, Target(), hash_seed)
+    present, absent = desired_jobs(requests, target, hash_seed)
     by_name = {request.name: request for request in requests}
     timers = []
     for job in validate_jobs(present):
         request = by_name[job.name]
         timers.append(
             check_timer_options(
-                TimerJob(job, request.persistent, request.randomized_delay, request.nice, request.io_class)
+                TimerJob(
+                    job, request.persistent, request.randomized_delay, request.nice, request.io_class, target.label
+                )
             )
         )
     return timers, absent

@@ -87,6 +87,7 @@ class TimersPlan:
     after_jobs: list[TimerJob]
     disable: list[str] = field(default_factory=list)
     enable: list[str] = field(default_factory=list)
+    enable_at_boot: list[str] = field(default_factory=list)
     restart: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
 
@@ -104,7 +105,7 @@ class TimersPlan:
 
     @property
     def changed(self) -> bool:
-        return bool(self.written or self.removed or self.disable or self.enable or self.restart)
+        return bool(self.written or self.removed or self.disable or self.enable or self.enable_at_boot or self.restart)
 
     @property
     def actions(self) -> list[str]:
@@ -116,6 +117,8 @@ class TimersPlan:
             calls.append("systemctl daemon-reload")
         if self.enable:
             calls.append(f"systemctl enable --now {' '.join(self.enable)}")
+        if self.enable_at_boot:
+            calls.append(f"systemctl enable {' '.join(self.enable_at_boot)}")
         if self.restart:
             calls.append(f"systemctl restart {' '.join(self.restart)}")
         return calls
@@ -123,7 +126,9 @@ class TimersPlan:
     @property
     def summary(self) -> dict[str, list[str]]:
         summary = diff_summary(self.before_jobs, self.after_jobs)
-        touched = set(self.written) | set(self.enable) | set(self.disable) | set(self.restart)
+        touched = (
+            set(self.written) | set(self.enable) | set(self.enable_at_boot) | set(self.disable) | set(self.restart)
+        )
         after_names = {job.name for job in self.after_jobs}
         rewritten = {job.name for job in self.after_jobs if {job.service_name, job.timer_name} & touched} - set(
             summary["added"]
@@ -192,6 +197,14 @@ def jobs_of(files: Mapping[str, str]) -> tuple[list[TimerJob], list[str]]:
     return jobs, broken
 
 
+def owned_files(current: UnitDir, owner: str) -> tuple[dict[str, str], set[str]]:
+    """The managed files of ``owner``'s jobs (and those with no readable record), and the names of the files of
+    other owners' jobs, which this run leaves alone."""
+    jobs, _broken = jobs_of(current.files)
+    others = {name for job in jobs if job.owner != owner for name in (job.service_name, job.timer_name)}
+    return {name: text for name, text in current.files.items() if name not in others}, others & set(current.files)
+
+
 def plan_timers(
     current: UnitDir,
     present: Iterable[TimerJob],
@@ -199,36 +212,37 @@ def plan_timers(
     exclusive: bool,
     env: Mapping[str, str],
     states: Mapping[str, UnitState] | None,
+    owner: str = "",
 ) -> TimersPlan:
-    """The files and systemctl calls that make ``current`` hold the jobs; ``states`` is None when systemctl is
-    not to be called. Pure: raises SmgrError before anything is written."""
-    before_jobs, broken = jobs_of(current.files)
+    """The files and systemctl calls that make ``current`` hold the jobs of ``owner``; ``states`` is None when
+    systemctl is not to be called. Jobs kept without being asked for again keep their files as they are. Pure:
+    raises SmgrError before anything is written."""
+    mine, others = owned_files(current, owner)
+    before_jobs, broken = jobs_of(mine)
+    present = list(present)
     after_jobs = merge_jobs(before_jobs, present, exclusive, absent)
+    asked = {job.name for job in present}
     after_files: dict[str, str] = {}
     for job in after_jobs:
-        after_files.update(render_units(job, env))
-    taken = sorted(set(after_files) & current.foreign)
-    if taken:
-        raise SmgrError(
-            f"{os.path.join(current.path, taken[0])} exists and was not written by smgr_schedule: "
-            "refusing to overwrite it",
-            field="unit_dir",
-        )
+        rendered = render_units(job, env)
+        if job.name not in asked and all(name in mine for name in rendered):
+            rendered = {name: mine[name] for name in rendered}  # kept as written, whatever this run's env says
+        after_files.update(rendered)
+    for names, whose in ((current.foreign, "was not written by smgr_schedule"), (others, "belongs to another target")):
+        taken = sorted(set(after_files) & names)
+        if taken:
+            raise SmgrError(
+                f"{os.path.join(current.path, taken[0])} exists and {whose}: refusing to overwrite it",
+                field="unit_dir",
+            )
     plan = TimersPlan(
-        current.path,
-        states is not None,
-        current.exists,
-        dict(current.files),
-        after_files,
-        before_jobs,
-        after_jobs,
-        broken=broken,
+        current.path, states is not None, current.exists, mine, after_files, before_jobs, after_jobs, broken=broken
     )
     if states is None:
         return plan
-    before_triggers = {job.trigger_unit for job in before_jobs}
     after_triggers = {job.trigger_unit for job in after_jobs}
-    for unit in sorted(before_triggers - after_triggers):
+    leaving = {job.trigger_unit for job in before_jobs} | {name for name in plan.removed if name.endswith(".timer")}
+    for unit in sorted(leaving - after_triggers):
         state = states.get(unit, UnitState())
         if state.enabled or state.active:
             plan.disable.append(unit)
@@ -239,9 +253,12 @@ def plan_timers(
         if job.job.disabled:
             if state.enabled or state.active:
                 plan.disable.append(unit)
-        elif not state.enabled or (not job.at_boot and not state.active):
+        elif job.at_boot:
+            if not state.enabled:
+                plan.enable_at_boot.append(unit)  # started at the next boot, as cron runs @reboot lines
+        elif not state.enabled or not state.active:
             plan.enable.append(unit)
-        elif not job.at_boot and unit in written:
+        elif unit in written:
             plan.restart.append(unit)  # an active timer computes its next elapse from the calendar it started with
     plan.disable.sort()
     return plan
@@ -281,9 +298,11 @@ def unit_states(units: Iterable[str]) -> dict[str, UnitState]:
 
 
 def trigger_units(current: UnitDir, present: Iterable[TimerJob]) -> list[str]:
-    """The units whose state a plan needs: the triggers of the jobs there and of the jobs asked for."""
+    """The units whose state a plan needs: the triggers of the jobs there and of the jobs asked for, and every
+    timer file (a timer whose service has no readable record is disabled when its files go)."""
     before_jobs, _broken = jobs_of(current.files)
-    return sorted({job.trigger_unit for job in [*before_jobs, *present]})
+    timers = {name for name in current.files if name.endswith(".timer")}
+    return sorted({job.trigger_unit for job in [*before_jobs, *present]} | timers)
 
 
 def apply_timers(plan: TimersPlan) -> None:
@@ -304,6 +323,8 @@ def apply_timers(plan: TimersPlan) -> None:
         systemctl("daemon-reload")
     if plan.enable:
         systemctl("enable", "--now", "--", *plan.enable)
+    if plan.enable_at_boot:
+        systemctl("enable", "--", *plan.enable_at_boot)
     if plan.restart:
         systemctl("restart", "--", *plan.restart)
 
@@ -323,9 +344,11 @@ def diff_of_timers(plan: TimersPlan) -> list[dict]:
                 after_header=path if name in plan.after_files else f"{path} (absent)",
             )
         )
-    if plan.enable or plan.disable or plan.restart:
+    if plan.enable or plan.enable_at_boot or plan.disable or plan.restart:
         before = {unit: "enabled" for unit in plan.disable} | {unit: "stopped or disabled" for unit in plan.enable}
         after = {unit: "disabled" for unit in plan.disable} | {unit: "enabled, started" for unit in plan.enable}
+        before |= {unit: "disabled" for unit in plan.enable_at_boot}
+        after |= {unit: "enabled (starts at boot)" for unit in plan.enable_at_boot}
         for unit in plan.restart:
             before[unit] = "active (previous calendar)"
             after[unit] = "restarted"

@@ -51,6 +51,9 @@ class TimerJob:
     randomized_delay: int | None = None
     nice: int | None = None
     io_class: str | None = None
+    # The cron target whose configuration the job belongs to (its cron file, or crontab:<user>): a run for one
+    # target never changes or removes the units of another in the same unit directory.
+    owner: str = ""
 
     @property
     def name(self) -> str:
@@ -141,9 +144,13 @@ def _metadata(timer: TimerJob) -> str:
 
 def render_service(timer: TimerJob, env: Mapping[str, str]) -> str:
     job = timer.job
-    lines = [MARKER, "[Unit]", f"Description=smgr job {job.name}", _metadata(timer), "", "[Service]", "Type=oneshot"]
+    # A job at boot runs like cron's @reboot line: started once, not waited for (boot goes on, and a job that keeps
+    # running, or leaves children behind, keeps them); a timed job is one run that the timer waits for.
+    kind = ["Type=exec", "KillMode=process"] if timer.at_boot else ["Type=oneshot"]
+    lines = [MARKER, "[Unit]", f"Description=smgr job {job.name}", _metadata(timer), "", "[Service]", *kind]
     if job.user != "root":
         lines.append(f"User={job.user}")
+    lines.append("WorkingDirectory=~")  # cron starts a job in its user's home directory
     lines += [environment_line(name, value) for name, value in env.items() if name not in CRON_ONLY_VARIABLES]
     lines.append(f"ExecStart={_shell(env)} -c {systemd_quote(shell_script(job.command, job.log))}")
     if timer.nice is not None:
@@ -184,7 +191,7 @@ def parse_service(text: str) -> TimerJob | None:
         if line.startswith(JOB_KEY):
             try:
                 fields = json.loads(line[len(JOB_KEY) :])
-                timer_keys = ("persistent", "randomized_delay", "nice", "io_class")
+                timer_keys = ("persistent", "randomized_delay", "nice", "io_class", "owner")
                 options = {key: fields.pop(key) for key in timer_keys if key in fields}
                 return TimerJob(CronJob(**fields), **options)
             except (ValueError, TypeError):

@@ -217,3 +217,30 @@ def test_systemd_unit_dir_on_a_host_without_systemd_fails_before_writing(target,
     failed = fail_result(smgr_schedule, dict(target, backend="systemd", unit_dir="/etc/systemd/system", jobs=JOBS))
     assert failed["msg"].startswith("backend: systemd is not running on this host")
     assert not [name for name in os.listdir("/etc/systemd/system") if name.startswith("smgr-")]
+
+
+def test_a_cron_run_for_another_cron_file_leaves_the_timers_alone(target, tmp_path):
+    exit_result(smgr_schedule, dict(target, backend="systemd", jobs=JOBS, exclusive=True))
+    other = dict(target, cron_file=str(tmp_path / "cron_d_other"))
+    result = exit_result(smgr_schedule, dict(other, jobs=cron_jobs()[1:2], exclusive=True))
+    assert "other_backend" not in result and len(unit_files(tmp_path)) == 7
+
+
+def test_a_users_crontab_job_moved_to_systemd_still_runs_as_that_user(target, tmp_path, throwaway_user):
+    crontab = dict(target, crontab_user=throwaway_user)
+    crontab.pop("cron_file")
+    job = dict(name="mine", schedule="@daily", command="id")
+    exit_result(smgr_schedule, dict(crontab, **job))
+    moved = exit_result(smgr_schedule, dict(crontab, backend="systemd", **job))
+    assert moved["jobs"][0]["user"] == throwaway_user and moved["other_backend"]["removed"] == ["mine"]
+    assert f"User={throwaway_user}" in unit_files(tmp_path)["smgr-mine.service"]
+
+
+def test_the_cron_side_keeps_the_environment_it_was_written_with(target, tmp_path):
+    exit_result(smgr_schedule, dict(target, jobs=cron_jobs(), exclusive=True, env={"SHELL": "/bin/sh"}))
+    before = (tmp_path / "cron_d_smgr").read_text()
+    moved = dict(target, backend="systemd", **JOBS[1])
+    assert exit_result(smgr_schedule, moved)["other_backend"]["removed"] == ["cleanup"]
+    after = (tmp_path / "cron_d_smgr").read_text()
+    assert "SHELL=/bin/sh" in after and "PATH=" not in after and after != before
+    assert not exit_result(smgr_schedule, moved)["changed"]

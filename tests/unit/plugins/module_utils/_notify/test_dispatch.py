@@ -207,3 +207,23 @@ def test_bad_routes_and_profiles_name_the_field():
         )
     with pytest.raises(SmgrError, match=r"routes\[0\]\.smtp_server: is required to send e-mail"):
         config_from_mapping(settings(routes=[{"events": ["health"], "to_emails": ["a@example.com"]}]))
+
+
+def test_a_profile_with_its_own_server_does_not_inherit_the_default_account():
+    from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import smtp_settings
+
+    config = config_from_mapping(
+        {
+            "smtp_server": "mail.internal.example",
+            "smtp_user": "svc",
+            "smtp_password": "S3cret",
+            "smtp_profiles": [
+                {"name": "external", "smtp_server": "smtp.other.example"},
+                {"name": "port-only", "smtp_port": 2525},
+            ],
+        }
+    )
+    external = smtp_settings(config, "external")
+    assert (external.smtp_server, external.smtp_user, external.smtp_password) == ("smtp.other.example", None, None)
+    same_server = smtp_settings(config, "port-only")
+    assert (same_server.smtp_user, same_server.smtp_password, same_server.smtp_port) == ("svc", "S3cret", 2525)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.crontab import DEFAULT_ENV, CronJob
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.systemd import (
     UnitDir,
@@ -73,7 +76,7 @@ def test_disabled_and_removed_jobs_are_stopped_before_their_files_go():
 
 def test_a_job_at_boot_enables_its_service_without_a_timer():
     plan = plan_timers(installed(), [timer("warm", "@reboot")], [], True, DEFAULT_ENV, {})
-    assert plan.actions == ["systemctl daemon-reload", "systemctl enable --now smgr-warm.service"]
+    assert plan.actions == ["systemctl daemon-reload", "systemctl enable smgr-warm.service"]  # not started now
     enabled = UnitState("enabled", "inactive")  # it ran at boot and exited: nothing to start again
     again = plan_timers(
         installed(timer("warm", "@reboot")),
@@ -125,3 +128,30 @@ def test_systemds_view_of_a_timer_is_read_from_show_output_in_utc(monkeypatch):
         "result": "exit-code",
         "exit_status": "3",
     }
+
+
+def test_units_of_another_target_are_left_alone_and_not_taken():
+    theirs = TimerJob(CronJob("b", "0 2 * * *", "/bin/true", "0 2 * * *"), owner="/etc/cron.d/other")
+    current = installed(timer("a"), theirs)
+    plan = plan_timers(current, [], [], True, DEFAULT_ENV, {}, owner="")
+    assert plan.removed == ["smgr-a.service", "smgr-a.timer"] and plan.after_files == {}
+    with pytest.raises(SmgrError, match="belongs to another target"):
+        plan_timers(current, [timer("b")], [], False, DEFAULT_ENV, None, owner="")
+
+
+def test_a_job_kept_without_being_asked_for_keeps_its_files():
+    current = installed(timer("a"), timer("b"))
+    plan = plan_timers(current, [timer("b")], [], False, {"SHELL": "/bin/sh"}, None)
+    assert plan.after_files["smgr-a.service"] == current.files["smgr-a.service"]
+    assert plan.written == ["smgr-b.service"]  # only the job asked for takes this run's environment
+
+
+def test_a_timer_whose_service_record_is_unreadable_is_disabled_when_its_files_go():
+    current = installed(timer("a"))
+    broken = dict(current.files)
+    broken["smgr-a.service"] = broken["smgr-a.service"].replace("X-Smgr-Job=", "X-Smgr-Job=garbage")
+    plan = plan_timers(
+        UnitDir(current.path, broken, frozenset(), True), [], [], True, DEFAULT_ENV, {"smgr-a.timer": ENABLED}
+    )
+    assert plan.broken == ["smgr-a.service"] and plan.disable == ["smgr-a.timer"]
+    assert plan.removed == ["smgr-a.service", "smgr-a.timer"]
