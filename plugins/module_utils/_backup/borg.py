@@ -108,10 +108,22 @@ class BorgRepository:
 
     def run(self, args: Sequence[str], timeout: float | None = None, input_text: str | None = None) -> str:
         """Run ``borg <args>``; its stdout, or BorgError with what it said (the passphrase is never in it)."""
-        argv = [BORG, *args]
+        return self.completed(args[0], args, timeout=timeout, input_text=input_text).stdout
+
+    def completed(
+        self,
+        command: str,
+        args: Sequence[str],
+        cwd: str | None = None,
+        timeout: float | None = None,
+        input_text: str | None = None,
+    ) -> subprocess.CompletedProcess:
+        """Run ``borg <args>`` (in ``cwd``); how it ended, or BorgError naming ``command`` when it failed (exit 1
+        means finished with warnings)."""
         try:
             completed = subprocess.run(
-                argv,
+                [BORG, *args],
+                cwd=cwd,
                 input=input_text,
                 capture_output=True,
                 text=True,
@@ -124,10 +136,10 @@ class BorgRepository:
         except FileNotFoundError:
             raise BorgError("borg is not installed (Debian: apt install borgbackup)", "missing") from None
         except subprocess.TimeoutExpired:
-            raise BorgError(f"borg {args[0]} did not finish within {timeout:g} s", "timeout") from None
-        if completed.returncode not in (0, 1):  # 1: finished with warnings
-            raise classify(args[0], completed.stderr, completed.returncode)
-        return completed.stdout
+            raise BorgError(f"borg {command} did not finish within {timeout:g} s", "timeout") from None
+        if completed.returncode not in (0, 1):
+            raise classify(command, completed.stderr, completed.returncode)
+        return completed
 
     def target(self, archive: str | None = None) -> str:
         return self.repository if archive is None else f"{self.repository}::{archive}"
@@ -196,33 +208,15 @@ class BorgRepository:
         ]
         if dry_run:
             args.append("--dry-run")
-        completed = subprocess.run(
-            [BORG, *args, self.repository],
-            capture_output=True,
-            text=True,
-            errors="backslashreplace",
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-        if completed.returncode not in (0, 1):
-            raise classify("prune", completed.stderr, completed.returncode)
+        completed = self.completed("prune", [*args, self.repository])
         pattern = re.compile(r"^(?:Would prune|Pruning archive(?: \(\d+/\d+\))?):\s+(\S+)", re.MULTILINE)
         return pattern.findall(completed.stdout + "\n" + completed.stderr)  # the stream of --list differs by version
 
     def compact(self) -> int:
         """Free the space of pruned archives; the bytes borg says it freed."""
-        completed = subprocess.run(
-            [BORG, "compact", "--verbose", f"--lock-wait={self.lock_wait}", self.repository],
-            capture_output=True,
-            text=True,
-            errors="backslashreplace",
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            check=False,
+        completed = self.completed(
+            "compact", ["compact", "--verbose", f"--lock-wait={self.lock_wait}", self.repository]
         )
-        if completed.returncode not in (0, 1):
-            raise classify("compact", completed.stderr, completed.returncode)
         match = re.search(r"compaction freed about ([\d.]+) ([kMGT]?B)", completed.stderr)
         if not match:
             return 0
@@ -240,18 +234,7 @@ class BorgRepository:
 
     def extract(self, archive: str, destination: str) -> None:
         """Extract ``archive`` into ``destination`` (an existing directory; borg extracts relative paths)."""
-        completed = subprocess.run(
-            [BORG, "extract", f"--lock-wait={self.lock_wait}", self.target(archive)],
-            cwd=destination,
-            capture_output=True,
-            text=True,
-            errors="backslashreplace",
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-        if completed.returncode not in (0, 1):
-            raise classify("extract", completed.stderr, completed.returncode)
+        self.completed("extract", ["extract", f"--lock-wait={self.lock_wait}", self.target(archive)], cwd=destination)
 
     def export_key(self) -> str:
         """The repository key (for a repokey repository it lives in the repository; keep a copy elsewhere)."""

@@ -10,3 +10,17 @@ import pytest
 @pytest.fixture(autouse=True)
 def _module_exits(module_exits):
     """Every module test runs main() through tests/support/module_harness.py."""
+
+
+@pytest.fixture
+def target(tmp_path):
+    """smgr_schedule arguments that keep every file of the run inside tmp_path (cron file, unit directory,
+    backups of previous versions, audit log, locks)."""
+    return dict(
+        cron_file=str(tmp_path / "cron_d_smgr"),
+        unit_dir=str(tmp_path / "units"),
+        backup_dir=str(tmp_path / "backups"),
+        audit_log=str(tmp_path / "logs" / "audit.log"),
+        lock_dir=str(tmp_path / "lock"),
+        hash_seed="host1",
+    )

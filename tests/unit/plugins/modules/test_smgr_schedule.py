@@ -13,19 +13,6 @@ from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedul
 from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
 
 
-@pytest.fixture
-def target(tmp_path):
-    """Module arguments that keep every file of the run inside tmp_path."""
-    return dict(
-        cron_file=str(tmp_path / "cron_d_smgr"),
-        unit_dir=str(tmp_path / "units"),
-        backup_dir=str(tmp_path / "backups"),
-        audit_log=str(tmp_path / "logs" / "audit.log"),
-        lock_dir=str(tmp_path / "lock"),
-        hash_seed="host1",
-    )
-
-
 def run(module, args: dict, check: bool = False, diff: bool = False) -> dict:
     return run_module(module, args, check, diff)
 

@@ -16,20 +16,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule impo
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_schedule, smgr_schedule_info
 from ansible_collections.smgr.server_manager.tests.support.module_harness import exit_result, fail_result
 
-
-@pytest.fixture
-def target(tmp_path):
-    """Module arguments that keep every file of the run inside tmp_path."""
-    return dict(
-        cron_file=str(tmp_path / "cron_d_smgr"),
-        unit_dir=str(tmp_path / "units"),
-        backup_dir=str(tmp_path / "backups"),
-        audit_log=str(tmp_path / "logs" / "audit.log"),
-        lock_dir=str(tmp_path / "lock"),
-        hash_seed="host1",
-    )
-
-
 JOBS = [
     dict(
         name="backup-nginx",
