@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import system_rows
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import (
+    CHANNEL_TIMEOUT,
     REPEATING_EVENTS,
     ChannelResult,
     deliver,
@@ -132,6 +133,7 @@ def dispatch(
     all_channels: bool = False,
     dry_run: bool = False,
     now: float | None = None,
+    channel_timeout: float = CHANNEL_TIMEOUT,
 ) -> Delivery:
     """Send ``notification`` of ``event`` to its mail routes and channels (``all_channels``: every channel, whatever
     its events; ``only_channel``: that channel alone and no mail). ``state_dir`` holds the rate limit's record
@@ -160,7 +162,7 @@ def dispatch(
     if channels and not dry_run:
         level = _mail_level(notification)
         title = notification.subject
-        results += deliver(channels, title, notification.text, level)
+        results += deliver(channels, title, notification.text, level, channel_timeout)
     if state_path and not dry_run:
         sent = [result.name for result in results if result.sent]
         if event in REPEATING_EVENTS and sent and config.repeat_after > 0:
