@@ -241,12 +241,12 @@ cat <<WHERE
     runner              $PREFIX/opt/server-manager/bin/smgr   (try: $PREFIX/opt/server-manager/bin/smgr status)
     configuration       $PREFIX/opt/server-manager/config/   (notifications.yaml, runner.yaml, backups.d/)
     cron file           $PREFIX/etc/cron.d/smgr
-  fleet report          $DEMO/smgr-report.html
     archives            $PREFIX/var/backups/smgr/<job>/
     runner log          $PREFIX/opt/server-manager/logs/smgr.log
     sample data         $PREFIX/etc/nginx, $PREFIX/etc/letsencrypt, $PREFIX/srv/app
   received mail         $MAIL_DIR/   (N.eml)
   schedule report       $DEMO/schedules.txt
+  fleet report          $DEMO/smgr-report.html   (open it in a browser; its data: smgr-report.html.json)
   playbook output       $LOG_DIR/
   the example inventory $INVENTORY   (start a real one from it: docs/quickstart.md)
 WHERE
