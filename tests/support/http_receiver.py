@@ -75,6 +75,7 @@ def main() -> None:
     per request: method, path, headers, body)."""
     import argparse
     import signal
+    import time
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mode", choices=["ok", "refuse", "hang"], default="ok")
@@ -92,14 +93,20 @@ def main() -> None:
                 handle.write(json.dumps(line) + "\n")
         recorded = len(receiver.requests)
 
+    def terminate(_signum: int, _frame: object) -> None:
+        # Raise, never take a lock here: the main thread may hold it (Event.set in a handler can deadlock).
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
     with open(args.port_file, "w", encoding="utf-8") as handle:
         handle.write(f"{receiver.port}\n")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    while not stop.wait(0.1):
+    try:
+        while True:
+            time.sleep(0.1)
+            flush()
+    finally:
         flush()
-    flush()
-    receiver.stop()
+        receiver.stop()
 
 
 if __name__ == "__main__":
