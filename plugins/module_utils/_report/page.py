@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import human_bytes
+
 DAY_MINUTES = 1440
 LABEL_WIDTH = 170.0
 PLOT_WIDTH = 980.0
@@ -160,17 +162,6 @@ def time_tag(value: str | None, empty: str = DASH) -> str:
     return f'<time datetime="{esc(value)}">{esc(shown)}</time>'
 
 
-def human_size(size: int | None) -> str:
-    if size is None:
-        return DASH
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def _state_cell(key: str, extra: str = "") -> str:
     symbol, word = STATE_WORDS.get(key, ("?", key))
     css = {"ok": "st-ok", "failed": "st-bad", "partial": "st-warn", "skipped": "st-warn"}.get(key, "st-muted")
@@ -181,12 +172,12 @@ def sparkline(sizes: Sequence[Sequence[Any]]) -> str:
     """The sizes of the last archives as a small line, with its words for screen readers."""
     values = [int(size) for _time, size in sizes if isinstance(size, int)]
     if len(values) < 2:
-        return human_size(values[-1]) if values else DASH
+        return human_bytes(values[-1]) if values else DASH
     low, high = min(values), max(values)
     span = (high - low) or 1
     step = 600 / (len(values) - 1)
     points = " ".join(f"{20 + i * step:.0f},{140 - (value - low) * 120 / span:.0f}" for i, value in enumerate(values))
-    first, last = human_size(values[0]), human_size(values[-1])
+    first, last = human_bytes(values[0]), human_bytes(values[-1])
     label = f"sizes of the last {len(values)} archives: {first} to {last}"
     return (
         f'<svg class="spark" viewBox="0 0 640 160" role="img"><title>{esc(label)}</title>'

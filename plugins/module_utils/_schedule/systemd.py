@@ -129,11 +129,8 @@ class TimersPlan:
         touched = (
             set(self.written) | set(self.enable) | set(self.enable_at_boot) | set(self.disable) | set(self.restart)
         )
-        after_names = {job.name for job in self.after_jobs}
-        rewritten = {job.name for job in self.after_jobs if {job.service_name, job.timer_name} & touched} - set(
-            summary["added"]
-        )
-        summary["changed"] = sorted(set(summary["changed"]) | (rewritten & after_names))
+        rewritten = {job.name for job in self.after_jobs if {job.service_name, job.timer_name} & touched}
+        summary["changed"] = sorted(set(summary["changed"]) | (rewritten - set(summary["added"])))
         return summary
 
 
