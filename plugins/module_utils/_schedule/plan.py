@@ -325,6 +325,8 @@ def apply(
 
 def open_audit_log(path: str, target: Target | None = None) -> int:
     """Open (create) the audit log for appending; refuse the cron file itself as the audit log."""
+    if "\x00" in path:
+        raise SmgrError("must not contain a NUL character", field="audit_log")
     if target is not None and target.cron_file and os.path.realpath(path) == os.path.realpath(str(target.cron_file)):
         raise SmgrError(f"{path} is the cron file itself: audit lines would become cron lines", field="audit_log")
     directory = os.path.dirname(path)
