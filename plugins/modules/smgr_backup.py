@@ -39,7 +39,7 @@ attributes:
     details:
       - The runner is shown by its size and SHA-256, not its bytes.
 requirements:
-  - PyYAML, GNU tar, zstd (or gzip), and rsync and ssh for O(remote), on the managed host.
+  - PyYAML, GNU tar, zstd (or gzip), and rsync and ssh for O(remote), on the managed host; borgbackup for O(engine=borg).
 options:
   jobs:
     description:
@@ -61,6 +61,11 @@ options:
         description: See O(type).
         type: str
         choices: [nginx, mailcow, npm, paths]
+      engine:
+        description: See O(engine).
+        type: str
+        choices: [tar, borg]
+        version_added: 0.2.0
       paths:
         description: See O(paths).
         type: list
@@ -75,7 +80,6 @@ options:
       compression:
         description: See O(compression).
         type: str
-        choices: [zstd, gzip]
       verify:
         description: See O(verify).
         type: bool
@@ -149,6 +153,35 @@ options:
         description: See O(notify_after_skips).
         type: int
         version_added: 0.2.0
+      repository:
+        description: See O(repository).
+        type: str
+        version_added: 0.2.0
+      encryption:
+        description: See O(encryption).
+        type: str
+        version_added: 0.2.0
+      passphrase:
+        description: See O(passphrase).
+        type: str
+        version_added: 0.2.0
+      borg_remote_path:
+        description: See O(borg_remote_path).
+        type: str
+        version_added: 0.2.0
+      ssh_key:
+        description: See O(ssh_key).
+        type: str
+        version_added: 0.2.0
+      ssh_options:
+        description: See O(ssh_options).
+        type: list
+        elements: str
+        version_added: 0.2.0
+      borg_lock_wait:
+        description: See O(borg_lock_wait).
+        type: int
+        version_added: 0.2.0
   exclusive:
     description:
       - With O(jobs), remove the definition files of jobs that are not listed (archives are never removed).
@@ -200,9 +233,10 @@ options:
     type: str
   compression:
     description:
-      - V(zstd) (multi-threaded, C(.tar.zst)) or V(gzip) (C(.tar.gz)). Default V(zstd).
+      - Engine V(tar) - V(zstd) (multi-threaded, C(.tar.zst)) or V(gzip) (C(.tar.gz)). Default V(zstd).
+      - Engine V(borg) - borg's syntax (V(none), V(lz4), V(zstd,N), V(zlib,N), V(lzma,N), V(auto,...)). Default
+        V(zstd,3).
     type: str
-    choices: [zstd, gzip]
   verify:
     description:
       - Read each new archive back completely (checksum, decompression, full tar listing) before it is
@@ -323,6 +357,58 @@ options:
       - A run that finds the previous run still holding the job's lock does not start; it is logged and counted in
         the job's state. When this many runs in a row were skipped, one notification says so (V(1) to V(1000)).
         Default V(2).
+    type: int
+    version_added: 0.2.0
+  engine:
+    description:
+      - V(tar) (the default) writes a full, verified C(.tar.zst) archive per run to O(dest), copied by O(remote).
+      - V(borg) stores each run as a deduplicated, compressed and (by default) encrypted archive in the BorgBackup
+        O(repository), created by the first run. The archive is named C(<host>+<job>-<UTC time>); retention is
+        C(borg prune) of this host's and job's archives, then C(borg compact); O(verify) runs C(borg check
+        --archives-only) of the new archive. O(dest) is only the staging place of Mailcow's and NPM's dumps.
+        Needs Debian's C(borgbackup) package on the host.
+    type: str
+    choices: [tar, borg]
+    version_added: 0.2.0
+  repository:
+    description:
+      - The borg repository (engine V(borg), required there) - an absolute local path or
+        V(ssh://user@host:port/path). Several hosts may share one, see the borg guide in the docs.
+    type: str
+    version_added: 0.2.0
+  encryption:
+    description:
+      - borg's encryption mode for a new repository (engine V(borg)) - V(repokey-blake2) (default), V(repokey),
+        V(keyfile-blake2), V(keyfile), V(authenticated-blake2), V(authenticated) or V(none), which is only used
+        when written explicitly.
+    type: str
+    version_added: 0.2.0
+  passphrase:
+    description:
+      - The repository's passphrase (engine V(borg); required unless O(encryption=none)). Written to
+        C(<config_dir>/borg/<name>.passphrase) (mode V(0600)) and read by borg through C(BORG_PASSCOMMAND); never in
+        the job file, a result, a diff (shown as C(********)) or a log. Keep it in Ansible Vault.
+    type: str
+    version_added: 0.2.0
+  borg_remote_path:
+    description:
+      - The borg program on the repository's host (C(--remote-path)), for an V(ssh://) O(repository).
+    type: str
+    version_added: 0.2.0
+  ssh_key:
+    description:
+      - Absolute path of the ssh private key on the managed host for an V(ssh://) O(repository).
+    type: str
+    version_added: 0.2.0
+  ssh_options:
+    description:
+      - Extra ssh options for an V(ssh://) O(repository), each V(Name=value). ssh runs with C(BatchMode=yes).
+    type: list
+    elements: str
+    version_added: 0.2.0
+  borg_lock_wait:
+    description:
+      - Seconds borg waits for the repository lock of another borg process (engine V(borg)). Default V(60).
     type: int
     version_added: 0.2.0
   run_now:

@@ -36,6 +36,7 @@ options:
   verify_checksums:
     description:
       - Also read every archive and compare its SHA-256 with its sidecar (RV(jobs[].archives[].checksum_ok)).
+        Engine V(tar) only (borg checks its archives with C(borg check)).
         Reads all archives completely, so it takes as long as reading them.
     type: bool
     default: false
@@ -77,8 +78,20 @@ jobs:
       type: str
       returned: always
       sample: nginx
+    engine:
+      description: V(tar) or V(borg).
+      type: str
+      returned: always
+      sample: tar
+      version_added: 0.2.0
+    repository:
+      description: The borg repository (engine V(borg)); null for engine V(tar).
+      type: str
+      returned: always
+      sample: ssh://borg@backup.example.com:22/srv/borg/fleet
+      version_added: 0.2.0
     dest:
-      description: Directory of the job's archives.
+      description: Directory of the job's archives (engine V(borg) - the staging place of dumps).
       type: str
       returned: always
       sample: /var/backups/smgr/nginx
@@ -97,7 +110,10 @@ jobs:
       type: dict
       returned: always
     archives:
-      description: The job's archives, newest first.
+      description:
+        - The job's archives, newest first. Engine V(borg) lists the repository's archives of this host and job
+          (C(name), C(time), C(size), C(original_size), C(compressed_size), C(deduplicated_size), C(files),
+          C(repository)).
       type: list
       elements: dict
       returned: always
@@ -110,10 +126,10 @@ jobs:
         path:
           description: Full path.
           type: str
-          returned: always
+          returned: engine tar
           sample: /var/backups/smgr/nginx/web1-nginx-20260101T020000Z.tar.zst
         size:
-          description: Size in bytes.
+          description: Size in bytes (engine V(borg) - the original size of the archived files).
           type: int
           returned: always
           sample: 1048576
@@ -125,18 +141,48 @@ jobs:
         compression:
           description: V(zstd) or V(gzip).
           type: str
-          returned: always
+          returned: engine tar
           sample: zstd
         sha256:
           description: SHA-256 from the sidecar file; null when the sidecar is missing or unreadable.
           type: str
-          returned: always
+          returned: engine tar
           sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
         checksum_ok:
           description: Whether the archive's content matches C(sha256).
           type: bool
           returned: when O(verify_checksums=true)
           sample: true
+        original_size:
+          description: The archived files' size in bytes.
+          type: int
+          returned: engine borg
+          sample: 1073741824
+          version_added: 0.2.0
+        compressed_size:
+          description: Their compressed size in bytes.
+          type: int
+          returned: engine borg
+          sample: 536870912
+          version_added: 0.2.0
+        deduplicated_size:
+          description: The bytes this archive alone holds in the repository (what deleting it would free).
+          type: int
+          returned: engine borg
+          sample: 10485760
+          version_added: 0.2.0
+        files:
+          description: Number of files in the archive.
+          type: int
+          returned: engine borg
+          sample: 1200
+          version_added: 0.2.0
+        repository:
+          description: The repository holding the archive.
+          type: str
+          returned: engine borg
+          sample: /srv/borg/web1
+          version_added: 0.2.0
     last_run:
       description: Result of the last run (as C(smgr backup JOB --json) prints it); null if it never ran.
       type: dict
@@ -204,15 +250,25 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspe
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 
-def job_info(job, path, settings, host, verify):
-    archives = archives_of(job, host)
-    if verify:
+def job_info(job, path, config_dir, settings, host, verify):
+    if job.is_borg:
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
+            archives as borg_archives,
+            repository_for,
+        )
+
+        archives = borg_archives(job, repository_for(job, config_dir, settings.state_dir), host)
+    else:
+        archives = archives_of(job, host)
+    if verify and not job.is_borg:
         for item in archives:
             item["checksum_ok"] = item["sha256"] is not None and sha256_file(item["path"]) == item["sha256"]
     state = load_state(settings.state_dir, job.name)
     return dict(
         name=job.name,
         type=job.type,
+        engine=job.engine,
+        repository=job.repository,
         dest=job.dest,
         remote=job.remote,
         file=path,
@@ -254,6 +310,7 @@ def main():
             job_info(
                 load_job(config_dir, name, settings.backup_root),
                 files[name],
+                config_dir,
                 settings,
                 host,
                 module.params["verify_checksums"],

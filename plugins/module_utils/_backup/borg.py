@@ -3,11 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """BorgBackup repositories: the operations a borg engine needs, with borg's failures phrased for the operator.
 
-Groundwork for the borg engine of backup jobs (not used by a job yet). The passphrase never appears on a command
-line or in an error: borg reads it with ``BORG_PASSCOMMAND`` from a file only its owner can read. borg's own
-state (cache, security records, keys of keyfile repositories) lives in ``base_dir`` (``BORG_BASE_DIR``), not in
-the home directory of whoever runs it. Archive names carry host and job (``<host>-<job>-<UTC time>``), and
-pruning, listing and checking are scoped to them, so several hosts can share one repository.
+The operations of the borg engine of backup jobs (``borg_job`` ties them to a job). The passphrase never
+appears on a command line or in an error: borg reads it with ``BORG_PASSCOMMAND`` from a file only its owner
+can read. borg's own state (cache, security records, keys of keyfile repositories) lives in ``base_dir``
+(``BORG_BASE_DIR``), not in the home directory of whoever runs it. Archive names carry host and job
+(``<host>+<job>-<UTC time>``, the tar engine's rule), and pruning, listing and checking are scoped to them, so
+several hosts can share one repository.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shlex
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
@@ -165,20 +167,34 @@ class BorgRepository:
         return True
 
     def create(
-        self, archive: str, paths: Sequence[str], compression: str = DEFAULT_COMPRESSION, excludes: Iterable[str] = ()
+        self,
+        archive: str,
+        paths: Sequence[str],
+        compression: str = DEFAULT_COMPRESSION,
+        excludes: Iterable[str] = (),
+        cwd: str | None = None,
+        timeout: float | None = None,
     ) -> ArchiveStats:
+        """``borg create`` of ``paths`` (relative ones to ``cwd``); its statistics."""
         args = ["create", "--json", f"--lock-wait={self.lock_wait}", f"--compression={check_compression(compression)}"]
         for pattern in excludes:
             args += ["--exclude", pattern]
-        output = self.run([*args, "--", self.target(archive), *paths])
-        stats = json.loads(output)["archive"]["stats"]
+        completed = self.completed("create", [*args, "--", self.target(archive), *paths], cwd=cwd, timeout=timeout)
+        stats = json.loads(completed.stdout)["archive"]["stats"]
         return ArchiveStats(
             archive, stats["original_size"], stats["compressed_size"], stats["deduplicated_size"], stats["nfiles"]
         )
 
-    def archives(self, prefix: str) -> list[dict[str, Any]]:
-        """The archives whose names start with ``prefix`` (one host and job), oldest first, with their sizes."""
-        glob = f"--glob-archives={prefix}*"
+    def names(self, glob: str) -> list[str]:
+        """The names of the archives matching ``glob``, oldest first (no sizes: one quick listing)."""
+        listing = json.loads(
+            self.run(["list", "--json", f"--lock-wait={self.lock_wait}", f"--glob-archives={glob}", self.repository])
+        )
+        return [item["name"] for item in sorted(listing.get("archives", []), key=lambda item: str(item.get("start")))]
+
+    def archives(self, glob: str) -> list[dict[str, Any]]:
+        """The archives matching ``glob`` (one host and job: ``archive_glob``), oldest first, with their sizes."""
+        glob = f"--glob-archives={glob}"
         if not json.loads(self.run(["list", "--json", glob, self.repository])).get("archives"):
             return []
         info = json.loads(self.run(["info", "--json", f"--lock-wait={self.lock_wait}", glob, self.repository]))
@@ -197,13 +213,18 @@ class BorgRepository:
             )
         return sorted(found, key=lambda item: str(item["time"]))
 
-    def prune(self, prefix: str, retention: Mapping[str, int | None], dry_run: bool = False) -> list[str]:
-        """Apply the job's retention to its own archives (``prefix``); the names removed (or that would be)."""
+    def items(self, archive: str) -> list[dict[str, Any]]:
+        """The entries of ``archive`` as ``borg list --json-lines`` gives them (path, type, mode, size, ...)."""
+        output = self.run(["list", "--json-lines", f"--lock-wait={self.lock_wait}", self.target(archive)])
+        return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+    def prune(self, glob: str, retention: Mapping[str, int | None], dry_run: bool = False) -> list[str]:
+        """Apply the job's retention to its own archives (``glob``); the names removed (or that would be)."""
         args = [
             "prune",
             "--list",
             f"--lock-wait={self.lock_wait}",
-            f"--glob-archives={prefix}*",
+            f"--glob-archives={glob}",
             *prune_arguments(retention),
         ]
         if dry_run:
@@ -232,9 +253,34 @@ class BorgRepository:
             args.append(f"--glob-archives={archive}")
         self.run([*args, self.repository], timeout=timeout)
 
-    def extract(self, archive: str, destination: str) -> None:
-        """Extract ``archive`` into ``destination`` (an existing directory; borg extracts relative paths)."""
-        self.completed("extract", ["extract", f"--lock-wait={self.lock_wait}", self.target(archive)], cwd=destination)
+    def extract(self, archive: str, destination: str, timeout: float | None = None) -> list[str]:
+        """Extract ``archive`` into ``destination`` (an existing directory; borg extracts relative paths); the
+        warnings borg printed (it exits 1 for them)."""
+        completed = self.completed(
+            "extract",
+            ["extract", f"--lock-wait={self.lock_wait}", self.target(archive)],
+            cwd=destination,
+            timeout=timeout,
+        )
+        return [line.strip() for line in completed.stderr.splitlines() if line.strip()] if completed.returncode else []
+
+    def lock_holders(self) -> list[tuple[str, int]]:
+        """(host id, pid) of each holder of a local repository's exclusive lock (empty for ssh:// or unlocked).
+
+        borg names each holder ``<fqdn>@<node>.<pid>-<thread>`` in ``lock.exclusive``."""
+        if not self.repository.startswith("/"):
+            return []
+        try:
+            names = os.listdir(os.path.join(self.repository, "lock.exclusive"))
+        except OSError:
+            return []
+        holders = []
+        for name in names:
+            host_pid, _sep, _thread = name.rpartition("-")
+            host, _sep, pid = host_pid.rpartition(".")
+            if pid.isdigit():
+                holders.append((host, int(pid)))
+        return holders
 
     def export_key(self) -> str:
         """The repository key (for a repokey repository it lives in the repository; keep a copy elsewhere)."""
@@ -304,9 +350,28 @@ def prune_arguments(retention: Mapping[str, int | None]) -> list[str]:
     return args
 
 
-def archive_prefix(host: str, job: str) -> str:
-    """What every archive of ``job`` on ``host`` starts with (the same rule as the tar engine's names)."""
-    return f"{host}-{job}-"
+ARCHIVE_STAMP_GLOB = "[0-9]" * 8 + "T" + "[0-9]" * 6 + "Z"
+
+
+def archive_name(host: str, job: str, when: datetime) -> str:
+    """``<host>+<job>-<UTC time>``: the tar engine's rule without the suffix (hosts and jobs have no '+')."""
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import format_timestamp
+
+    return f"{host}+{job}-{format_timestamp(when)}"
+
+
+def archive_glob(host: str, job: str) -> str:
+    """Exactly the archives of ``job`` on ``host``: the timestamp's digits keep job ``web`` from matching
+    ``web-data``'s or ``web-2``'s archives (host and job names hold no character borg's patterns treat specially)."""
+    return f"{host}+{job}-{ARCHIVE_STAMP_GLOB}"
+
+
+def local_host_names() -> set[str]:
+    """The names borg may record as this host in a lock (its host id starts with the fully qualified name)."""
+    import socket  # only a locked repository needs it; every run imports this module
+
+    name = socket.gethostname()
+    return {name, name.split(".")[0], socket.getfqdn(name)}
 
 
 def write_passphrase(path: str, passphrase: str) -> None:

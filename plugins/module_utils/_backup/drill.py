@@ -68,6 +68,7 @@ class DrillResult:
     bytes: int = 0
     error: str | None = None
     problems: list[str] = field(default_factory=list)
+    verified_data_at: str | None = None  # borg: when a drill last read and authenticated the archive's data
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

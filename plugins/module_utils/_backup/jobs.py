@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover - exercised only on hosts without PyYAML
     YAML_IMPORT_ERROR = traceback.format_exc()
 
 JOB_TYPES = ("nginx", "mailcow", "npm", "paths")
+ENGINES = ("tar", "borg")
 COMPRESSIONS = ("zstd", "gzip")
 MAILCOW_COMPONENTS = ("vmail", "crypt", "redis", "rspamd", "postfix", "mysql")
 NGINX_DEFAULT_PATHS = ("/etc/nginx", "/etc/letsencrypt")
@@ -46,6 +47,7 @@ DEFAULT_TIMEOUT = 4 * 3600
 DEFAULT_KEEP_DAYS = 30
 DEFAULT_KEEP_MIN = 3
 DEFAULT_NOTIFY_AFTER_SKIPS = 2  # skipped runs in a row (the previous run still held the lock) before a mail
+DEFAULT_BORG_LOCK_WAIT = 60  # seconds borg waits for another process's repository lock
 MAX_AGE_HOURS_LIMIT = 24 * 400
 JOBS_SUBDIR = "backups.d"
 RUNNER_SETTINGS_FILE = "runner.yaml"
@@ -69,6 +71,7 @@ FILE_HEADER = "# Managed by smgr.server_manager (smgr_backup): local changes are
 JOB_KEYS = (
     "name",
     "type",
+    "engine",
     "paths",
     "exclude",
     "dest",
@@ -90,7 +93,18 @@ JOB_KEYS = (
     "npm_dir",
     "max_age_hours",
     "notify_after_skips",
+    "repository",
+    "encryption",
+    "passphrase",
+    "borg_remote_path",
+    "ssh_key",
+    "ssh_options",
+    "borg_lock_wait",
 )
+# Only on the host in a file of its own (0600), never in the job file, a result or a diff.
+SECRET_JOB_KEYS = ("passphrase",)
+BORG_KEYS = ("repository", "encryption", "passphrase", "borg_remote_path", "ssh_key", "ssh_options", "borg_lock_wait")
+BORG_SSH_KEYS = ("borg_remote_path", "ssh_key", "ssh_options")
 RETENTION_KEYS = ("keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly")
 SETTINGS_KEYS = (
     "state_dir",
@@ -114,10 +128,11 @@ RETENTION_SPEC = dict(
 )
 JOB_SPEC = dict(
     type=dict(type="str", choices=list(JOB_TYPES)),
+    engine=dict(type="str", choices=list(ENGINES)),
     paths=dict(type="list", elements="str"),
     exclude=dict(type="list", elements="str"),
     dest=dict(type="str"),
-    compression=dict(type="str", choices=list(COMPRESSIONS)),
+    compression=dict(type="str"),  # tar: zstd or gzip; borg: borg's syntax (checked by validate_job)
     verify=dict(type="bool"),
     remote=dict(type="str"),
     remote_port=dict(type="int"),
@@ -135,6 +150,13 @@ JOB_SPEC = dict(
     npm_dir=dict(type="str"),
     max_age_hours=dict(type="int"),
     notify_after_skips=dict(type="int"),
+    repository=dict(type="str"),
+    encryption=dict(type="str"),
+    passphrase=dict(type="str", no_log=True),
+    borg_remote_path=dict(type="str"),
+    ssh_key=dict(type="str", no_log=False),
+    ssh_options=dict(type="list", elements="str"),
+    borg_lock_wait=dict(type="int"),
 )
 
 
@@ -198,6 +220,18 @@ class BackupJob:
     npm_dir: str | None = None  # npm: Nginx Proxy Manager's install directory (compose file, data/, letsencrypt/)
     max_age_hours: int | None = None  # health limit; None: the job's schedule decides
     notify_after_skips: int = DEFAULT_NOTIFY_AFTER_SKIPS
+    engine: str = "tar"
+    repository: str | None = None  # borg: a local path or ssh://user@host:port/path
+    encryption: str | None = None  # borg: borg init's --encryption mode
+    passphrase: str | None = field(default=None, repr=False)  # borg: only in the module's request, never in files
+    borg_remote_path: str | None = None
+    ssh_key: str | None = None
+    ssh_options: tuple[str, ...] = ()
+    borg_lock_wait: int = DEFAULT_BORG_LOCK_WAIT
+
+    @property
+    def is_borg(self) -> bool:
+        return self.engine == "borg"
 
     @property
     def archive_suffix(self) -> str:
@@ -452,8 +486,89 @@ def _npm_options(raw: dict[str, Any], job: str, job_type: str) -> dict[str, Any]
     return {"npm_dir": _absolute_path(directory, job, "npm_dir") if directory is not None else DEFAULT_NPM_DIR}
 
 
-def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
-    """Turn a mapping (module options or a parsed job file) into a BackupJob, or raise SmgrError naming the field."""
+def _compression(value: Any, job: str, engine: str) -> str:
+    if engine == "borg":
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
+            DEFAULT_COMPRESSION,
+            check_compression,
+        )
+
+        if value is None:
+            return DEFAULT_COMPRESSION
+        try:
+            return check_compression(value)
+        except SmgrError as exc:
+            raise _fail(exc.reason, job, "compression") from None
+    compression = value if value is not None else "zstd"
+    if compression not in COMPRESSIONS:
+        raise _fail(f"must be one of {', '.join(COMPRESSIONS)} (engine tar), got {compression!r}", job, "compression")
+    return compression
+
+
+def _borg_options(raw: dict[str, Any], job: str, engine: str, require_passphrase: bool) -> dict[str, Any]:
+    """The borg engine's keys; with engine tar none of them may be set, with borg the rsync ``remote`` keys not."""
+    if engine != "borg":
+        for key in BORG_KEYS:
+            if raw.get(key) is not None:
+                raise _fail("only applies to engine borg", job, key)
+        return {}
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
+        DEFAULT_ENCRYPTION,
+        ENCRYPTIONS,
+        check_repository,
+    )
+
+    for key in ("remote", "remote_port", "remote_ssh_key", "remote_ssh_options"):
+        if raw.get(key) is not None:
+            raise _fail("does not apply to engine borg (give repository an ssh:// URL instead)", job, key)
+    if raw.get("repository") is None:
+        raise _fail("is required with engine borg (a local path or ssh://user@host:port/path)", job, "repository")
+    try:
+        repository = check_repository(_string(raw["repository"], job, "repository"))
+    except SmgrError as exc:
+        raise _fail(exc.reason, job, "repository") from None
+    encryption = raw.get("encryption") if raw.get("encryption") is not None else DEFAULT_ENCRYPTION
+    if encryption not in ENCRYPTIONS:
+        raise _fail(f"must be one of {', '.join(ENCRYPTIONS)}, got {encryption!r}", job, "encryption")
+    passphrase = raw.get("passphrase")
+    if passphrase is not None:
+        # The value is never quoted in an error: it is a secret.
+        if not isinstance(passphrase, str) or not passphrase or any(ch in passphrase for ch in "\n\r\x00"):
+            raise _fail("must be one line of text (no newline, no NUL byte)", job, "passphrase")
+        if encryption == "none":
+            raise _fail("is not used with encryption none; remove it or choose an encryption", job, "passphrase")
+    elif encryption != "none" and require_passphrase:
+        raise _fail(f"is required with encryption {encryption} (keep it in Ansible Vault)", job, "passphrase")
+    ssh = repository.startswith("ssh://")
+    for key in BORG_SSH_KEYS:
+        if raw.get(key) is not None and not ssh:
+            raise _fail("only applies to an ssh:// repository", job, key)
+    options = _string_list(raw.get("ssh_options"), job, "ssh_options")
+    for index, option in enumerate(options):
+        if not SSH_OPTION_RE.match(option):
+            raise _fail(f"must look like Name=value, got {option!r}", job, f"ssh_options[{index}]")
+    remote_path = raw.get("borg_remote_path")
+    key = raw.get("ssh_key")
+    lock_wait = raw.get("borg_lock_wait")
+    return {
+        "engine": "borg",
+        "repository": repository,
+        "encryption": encryption,
+        "passphrase": passphrase,
+        "borg_remote_path": _string(remote_path, job, "borg_remote_path") if remote_path is not None else None,
+        "ssh_key": _absolute_path(key, job, "ssh_key") if key is not None else None,
+        "ssh_options": tuple(options),
+        "borg_lock_wait": (
+            _integer(lock_wait, job, "borg_lock_wait", 0, 86400) if lock_wait is not None else DEFAULT_BORG_LOCK_WAIT
+        ),
+    }
+
+
+def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT, require_passphrase: bool = True) -> BackupJob:
+    """Turn a mapping (module options or a parsed job file) into a BackupJob, or raise SmgrError naming the field.
+
+    ``require_passphrase``: an encrypted borg job must come with its passphrase (the module's request, the
+    controller's check); a job file never holds it (the runner reads the job's passphrase file)."""
     if not isinstance(raw, dict):
         raise SmgrError(f"a job must be a mapping, got {raw!r}")
     name = validate_job_name(raw.get("name"))
@@ -463,9 +578,10 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
     job_type = raw.get("type")
     if job_type not in JOB_TYPES:
         raise _fail(f"must be one of {', '.join(JOB_TYPES)}, got {job_type!r}", name, "type")
-    compression = raw.get("compression") if raw.get("compression") is not None else "zstd"
-    if compression not in COMPRESSIONS:
-        raise _fail(f"must be one of {', '.join(COMPRESSIONS)}, got {compression!r}", name, "compression")
+    engine = raw.get("engine") if raw.get("engine") is not None else "tar"
+    if engine not in ENGINES:
+        raise _fail(f"must be one of {', '.join(ENGINES)}, got {engine!r}", name, "engine")
+    compression = _compression(raw.get("compression"), name, engine)
     dest = raw.get("dest")
     dest = _absolute_path(dest, name, "dest") if dest is not None else os.path.join(backup_root, name)
     if job_type == "mailcow" and not MAILCOW_SAFE_PATH.match(dest):
@@ -504,6 +620,7 @@ def validate_job(raw: Any, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
         **_remote_options(raw, name),
         **_mailcow_options(raw, name, job_type),
         **_npm_options(raw, name, job_type),
+        **_borg_options(raw, name, engine, require_passphrase),
     )
 
 
@@ -525,12 +642,16 @@ def job_to_dict(job: BackupJob) -> dict[str, Any]:
     data = asdict(job)
     out: dict[str, Any] = {}
     for key in JOB_KEYS:
+        if key in SECRET_JOB_KEYS:
+            continue
         value = data[key]
         if key == "retention":
             value = {k: v for k, v in value.items() if v is not None}
         elif isinstance(value, tuple):
             value = list(value)
-        if value is None or value == []:
+        if value is None or value == [] or (key == "engine" and value == "tar"):
+            continue  # engine tar is left out: the files of tar jobs stay as they were before borg
+        if key == "borg_lock_wait" and data["engine"] != "borg":
             continue
         out[key] = value
     return out
@@ -570,7 +691,11 @@ def job_file_path(config_dir: str, name: str) -> str:
 
 def parse_job_file(content: bytes, path: str, backup_root: str = DEFAULT_BACKUP_ROOT) -> BackupJob:
     data = parse_yaml(content, path)
-    job = validate_job(data, backup_root)
+    if isinstance(data, dict) and data.get("passphrase") is not None:
+        raise SmgrError(
+            f"{path}: a job file must not hold the passphrase (it has a file of its own)", field="passphrase"
+        )
+    job = validate_job(data, backup_root, require_passphrase=False)
     expected = os.path.basename(path)[: -len(".yaml")]
     if job.name != expected:
         raise SmgrError(f"{path} defines job {job.name!r}; the file must be named {job.name}.yaml", job=job.name)

@@ -20,6 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
+    PASSPHRASE_SUBDIR,
+    passphrase_path,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     JOB_KEYS,
     JOBS_SUBDIR,
@@ -49,6 +53,8 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 CONFIG_MODE = 0o600
+SECRET_MODE = 0o600
+SECRET_SHOWN = "********"
 RUNNER_MODE = 0o755
 RUN_LOG_LINES = 40  # lines of the runner's log returned by a run_now
 
@@ -67,10 +73,12 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class DesiredFile:
-    """A file the task manages: its content (None: it must not exist) and mode."""
+    """A file the task manages: its content (None: it must not exist) and mode; a secret's content is never
+    shown (results and diffs say ``********``)."""
 
     content: bytes | None
     mode: int
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class FileChange:
     after: bytes | None
     mode: int
     kind: str
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,8 +140,17 @@ class Plan:
             for change in self.directories
         ]
         for change in self.files:
-            render = _runner_text if change.path == self.runner_path else _text
-            before_text, after_text = render(change.before), render(change.after)
+            if change.secret:
+                before_text = "" if change.before is None else f"{SECRET_SHOWN}\n"
+                after_text = (
+                    ""
+                    if change.after is None
+                    else f"{SECRET_SHOWN}"
+                    + (" (changed)\n" if change.before is not None and change.kind == "update" else "\n")
+                )
+            else:
+                render = _runner_text if change.path == self.runner_path else _text
+                before_text, after_text = render(change.before), render(change.after)
             if change.kind == "mode":
                 before_text += f"# mode {_mode_of(change.path):04o}\n"
                 after_text += f"# mode {change.mode:04o}\n"
@@ -221,7 +239,21 @@ def desired_job_files(
             if name not in names:
                 files[path] = DesiredFile(None, CONFIG_MODE)
                 planned.append(PlannedJob(name, path, "absent"))
+    files.update(passphrase_files(config_dir, jobs, [job.name for job in planned if job.state == "absent"]))
     return files, planned, jobs
+
+
+def passphrase_files(config_dir: str, jobs: list[BackupJob], removed: list[str]) -> dict[str, DesiredFile]:
+    """The passphrase file of each encrypted borg job; none for other jobs, removed ones, or files left behind
+    by jobs that no longer use borg (a job switched to tar or to encryption none loses its file)."""
+    files = {}
+    for job in jobs:
+        path = passphrase_path(config_dir, job.name)
+        content = (job.passphrase + "\n").encode("utf-8") if job.is_borg and job.passphrase else None
+        files[path] = DesiredFile(content, SECRET_MODE, secret=True)
+    for name in removed:
+        files[passphrase_path(config_dir, name)] = DesiredFile(None, SECRET_MODE, secret=True)
+    return files
 
 
 # --------------------------------------------------------------------------- directories
@@ -232,6 +264,8 @@ def layout_directories(params: Mapping[str, Any]) -> list[tuple[str, int, str]]:
     ``create_directories`` every directory of the runner's layout."""
     config_dir = params["config_dir"]
     entries = [(config_dir, 0o750, "config_dir"), (os.path.join(config_dir, JOBS_SUBDIR), 0o700, "config_dir")]
+    if any(job.get("engine") == "borg" for job in params.get("jobs") or []) or params.get("engine") == "borg":
+        entries.append((os.path.join(config_dir, PASSPHRASE_SUBDIR), 0o700, "config_dir"))
     if params["install_runner"]:
         entries.append((os.path.dirname(params["runner_path"]), RUNNER_MODE, "runner_path"))
     if params["logrotate_file"] is not None and params["logrotate_state"] == "present":
@@ -272,14 +306,15 @@ def file_changes(files: Mapping[str, DesiredFile]) -> list[FileChange]:
     changes = []
     for path, desired in sorted(files.items()):
         before = read_bytes(path)
+        secret = desired.secret
         if desired.content is None:
             if before is not None:
-                changes.append(FileChange(path, before, None, desired.mode, "remove"))
+                changes.append(FileChange(path, before, None, desired.mode, "remove", secret))
         elif before != desired.content:
             kind = "create" if before is None else "update"
-            changes.append(FileChange(path, before, desired.content, desired.mode, kind))
+            changes.append(FileChange(path, before, desired.content, desired.mode, kind, secret))
         elif _mode_of(path) != desired.mode:
-            changes.append(FileChange(path, before, desired.content, desired.mode, "mode"))
+            changes.append(FileChange(path, before, desired.content, desired.mode, "mode", secret))
     return changes
 
 
@@ -326,7 +361,11 @@ def plan(
             content = render_logrotate(params["log_dir"], params["logrotate_frequency"], params["logrotate_rotate"])
         files[logrotate_file] = DesiredFile(content, LOGROTATE_MODE)
     check_metrics_file(settings.metrics_file)
-    config_dirs = (os.path.normpath(config_dir), os.path.normpath(os.path.join(config_dir, JOBS_SUBDIR)))
+    config_dirs = (
+        os.path.normpath(config_dir),
+        os.path.normpath(os.path.join(config_dir, JOBS_SUBDIR)),
+        os.path.normpath(os.path.join(config_dir, PASSPHRASE_SUBDIR)),
+    )
     for path in files:
         # Checked before anything is written: a directory in the way would fail the run halfway.
         if path.endswith("/") or os.path.isdir(path) or os.path.normpath(path) in config_dirs:

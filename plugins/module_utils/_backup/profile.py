@@ -26,6 +26,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
     DRILL_ENTRY,
     HEALTH_ENTRY,
     JOB_SPEC,
+    SECRET_JOB_KEYS,
     backup_entry_name,
     validate_job,
     validate_scheduled_job_name,
@@ -133,12 +134,40 @@ class ProfileError(SmgrError):
 class Profile:
     """The arguments of the role's module calls."""
 
-    backup_jobs: list[dict[str, Any]]  # smgr_backup's jobs
+    backup_jobs: list[dict[str, Any]]  # smgr_backup's jobs, secrets left out (with_backup_secrets adds them)
     cron_jobs: list[dict[str, Any]]  # smgr_schedule's jobs
     notifications: dict[str, Any]  # smgr_notify's settings options the inventory sets, secrets left out
 
+    @property
+    def uses_borg(self) -> bool:
+        return any(job.get("engine") == "borg" for job in self.backup_jobs)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"backup_jobs": self.backup_jobs, "cron_jobs": self.cron_jobs, "notifications": self.notifications}
+        return {
+            "backup_jobs": self.backup_jobs,
+            "cron_jobs": self.cron_jobs,
+            "notifications": self.notifications,
+            "uses_borg": self.uses_borg,
+        }
+
+
+def with_backup_secrets(backup_jobs: list[dict[str, Any]], variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The profile's backup jobs with their secrets (a borg job's passphrase) from smgr_backups or
+    smgr_backup_defaults put back: the role hands them to smgr_backup, whose option is no_log, and the profile
+    (a host fact that -v shows) never holds them. The profile has checked them already."""
+    backups = variables.get("smgr_backups") or {}
+    defaults = variables.get("smgr_backup_defaults") or {}
+    jobs = []
+    for job in backup_jobs:
+        given = backups.get(job.get("name")) if isinstance(backups, Mapping) else None
+        given = given if isinstance(given, Mapping) else {}
+        secrets = {}
+        for key in SECRET_JOB_KEYS:
+            value = given.get(key, defaults.get(key) if isinstance(defaults, Mapping) else None)
+            if value is not None and job.get("engine") == "borg":
+                secrets[key] = value
+        jobs.append({**job, **secrets})
+    return jobs
 
 
 def runner_command(runner_path: str, config_dir: str) -> str:
@@ -397,6 +426,7 @@ def build_profile(variables: Mapping[str, Any], check: OptionsChecker) -> Profil
             validate_job(job, variables["smgr_backup_root"])
         except SmgrError as exc:
             problems.append(str(exc))
+    module_jobs = [{key: value for key, value in job.items() if key not in SECRET_JOB_KEYS} for job in module_jobs]
     schedules = _schedule_jobs(variables, check, problems)
     cron_jobs = _cron_jobs(variables, cleanup, backup_jobs, schedules, problems)
     _check_cron_jobs(variables, cron_jobs, problems)

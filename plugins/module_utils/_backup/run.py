@@ -30,12 +30,23 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     publish,
     sha256_file,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import BorgError
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
+    LOCK_KIND,
+    create_backup,
+    repository_for,
+    retain,
+    verify_archive,
+    verify_data_due,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import drill as borg_drill
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill import (
     DrillFailed,
     DrillResult,
     drill_archive,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
+    DEFAULT_CONFIG_DIR,
     NGINX_DEFAULT_PATHS,
     BackupJob,
     RunnerSettings,
@@ -60,7 +71,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog
     iso,
     utc_now,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import record_drill, record_run
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import (
+    load_state,
+    record_drill,
+    record_run,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_in_session, subprocess_env
@@ -115,6 +130,10 @@ class RunResult:
     local: str = "failed"  # "ok" once the archive is published here
     offsite: str | None = None  # "ok" or "failed" for a job with a remote, else None
     consecutive_skips: int = 0  # for a skipped run: how many in a row, this one included
+    engine: str = "tar"
+    original_size: int | None = None  # borg: the bytes of the files archived
+    deduplicated_size: int | None = None  # borg: the bytes this archive added to the repository (also ``size``)
+    repository_created: bool = False  # borg: this run created the repository
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -148,6 +167,10 @@ class RunContext:
     log: RunLog
     notifier: Notifier = field(default_factory=Notifier)
     now: Callable[[], datetime] = utc_now
+    config_dir: str = DEFAULT_CONFIG_DIR  # where a borg job's passphrase file lives
+
+    def borg_repository(self, job: BackupJob) -> Any:
+        return repository_for(job, self.config_dir, self.settings.state_dir)
 
 
 # --------------------------------------------------------------------------- signals
@@ -397,6 +420,71 @@ class PartialFailure(SmgrError):
     """The archive is good and published, but a later step (remote, retention, post_command) failed."""
 
 
+def _borg_create_and_verify(
+    job: BackupJob, ctx: RunContext, repo: Any, sources: list[str], base: str, result: RunResult
+) -> str:
+    result.engine = "borg"
+    warn = _warner(job, ctx, result)
+    ctx.log.info(job.name, f"borg create of {', '.join(sources)} in {repo.repository} ({job.compression})")
+    created = create_backup(job, repo, ctx.host, ctx.now(), sources, base, warn)
+    if created.repository_created:
+        result.repository_created = True
+        ctx.log.info(job.name, f"created the repository {repo.repository} (encryption {job.encryption})")
+    stats = created.stats
+    result.archive, result.local = f"{repo.repository}::{created.name}", "ok"
+    result.size, result.deduplicated_size, result.original_size = (
+        stats.deduplicated_size,
+        stats.deduplicated_size,
+        stats.original_size,
+    )
+    result.entries = stats.files
+    ctx.log.info(
+        job.name,
+        f"archived {created.name}: {stats.files} files, {human_bytes(stats.original_size)} original, "
+        f"{human_bytes(stats.compressed_size)} compressed, "
+        f"{human_bytes(stats.deduplicated_size)} new in the repository",
+    )
+    if job.verify:
+        try:
+            verify_archive(job, repo, created.name)
+        except BorgError as exc:
+            raise VerificationFailed(f"borg check of {created.name} failed: {exc}", job=job.name) from exc
+        result.verified = True
+        ctx.log.info(job.name, f"verified {created.name} (borg check --archives-only)")
+    return created.name
+
+
+def _borg_retain(job: BackupJob, ctx: RunContext, repo: Any, name: str, result: RunResult) -> None:
+    try:
+        cleanup = retain(job, repo, ctx.host, False, _warner(job, ctx, result))
+    except SmgrError as exc:
+        ctx.log.error(job.name, f"retention: {exc}")
+        raise PartialFailure(f"retention: {exc}") from exc
+    result.removed, result.freed_bytes = cleanup.removed, cleanup.freed_bytes
+    _log_borg_cleanup(ctx.log, job.name, cleanup, repo.repository)
+
+
+def _log_borg_cleanup(log: RunLog, job: str, cleanup: Any, repository: str) -> None:
+    if not cleanup.removed:
+        log.info(job, f"retention: nothing to prune in {repository}")
+    elif cleanup.dry_run:
+        log.info(job, f"retention would prune {len(cleanup.removed)} archive(s): {', '.join(cleanup.removed)}")
+    else:
+        log.info(
+            job,
+            f"retention pruned {len(cleanup.removed)} archive(s) in {repository}, compact freed "
+            f"{human_bytes(cleanup.freed_bytes)}: {', '.join(cleanup.removed)}",
+        )
+
+
+def _warner(job: BackupJob, ctx: RunContext, result: RunResult) -> Callable[[str], None]:
+    def warn(message: str) -> None:
+        result.warnings.append(message)
+        ctx.log.warning(job.name, message)
+
+    return warn
+
+
 def _log_cleanup(log: RunLog, job: str, cleanup: CleanupResult, where: str) -> None:
     verb = "would remove" if cleanup.dry_run else "removed"
     if cleanup.removed:
@@ -450,15 +538,26 @@ def _run_locked(job: BackupJob, ctx: RunContext, result: RunResult, start: datet
             pre_ran = True
             run_hook(job, "pre_command", job.pre_command, {}, ctx.log)
         sources, base = _prepare_sources(job, ctx, staging, result)
-        final = _archive_and_publish(job, ctx, sources, base, result)
-        shutil.rmtree(staging, ignore_errors=True)
-        _sync_and_retain(job, ctx, final, result)
+        if job.is_borg:
+            repo = ctx.borg_repository(job)
+            name = _borg_create_and_verify(job, ctx, repo, sources, base, result)
+            shutil.rmtree(staging, ignore_errors=True)
+            _borg_retain(job, ctx, repo, name, result)
+        else:
+            final = _archive_and_publish(job, ctx, sources, base, result)
+            shutil.rmtree(staging, ignore_errors=True)
+            _sync_and_retain(job, ctx, final, result)
         result.status, result.exit_code = "ok", EXIT_OK
     except PartialFailure as exc:
         result.status, result.exit_code, result.error = "partial", EXIT_PARTIAL, exc.reason
     except VerificationFailed as exc:
         result.status, result.exit_code, result.error = "failed", EXIT_VERIFY, str(exc)
         ctx.log.error(job.name, str(exc))
+    except BorgError as exc:
+        # Another borg process holding the repository is the "previous run still runs" case of a shared one.
+        exit_code = EXIT_LOCKED if exc.kind == LOCK_KIND else EXIT_FAILED
+        result.status, result.exit_code, result.error = "failed", exit_code, f"job {job.name!r}: {exc}"
+        ctx.log.error(job.name, result.error)
     except SmgrError as exc:
         result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(exc)
         ctx.log.error(job.name, str(exc))
@@ -528,7 +627,14 @@ def _notify_run(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
 
 def summary_lines(result: RunResult) -> list[str]:
     lines = [f"Started: {result.started}", f"Duration: {result.duration:.1f}s"]
-    if result.archive:
+    if result.archive and result.engine == "borg":
+        lines += [
+            f"Archive: {result.archive}",
+            f"Size: {human_bytes(result.original_size or 0)} original, "
+            f"{human_bytes(result.deduplicated_size or 0)} new in the repository",
+            f"Verified: {'yes (borg check)' if result.verified else 'no (verify is off)'}",
+        ]
+    elif result.archive:
         lines += [
             f"Archive: {result.archive}",
             f"Size: {human_bytes(result.size or 0)} ({result.size} bytes)",
@@ -558,6 +664,13 @@ def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> dict[str, Any
         ctx.log.warning(job.name, f"{exc}; cleanup skipped")
         return report
     try:
+        if job.is_borg:
+            repo = ctx.borg_repository(job)
+            cleanup = retain(job, repo, ctx.host, dry_run, lambda message: ctx.log.warning(job.name, message))
+            _log_borg_cleanup(ctx.log, job.name, cleanup, repo.repository)
+            report.update(status="ok", exit_code=EXIT_OK, removed=cleanup.removed, freed_bytes=cleanup.freed_bytes)
+            report.update(engine="borg", repository=repo.repository)
+            return report
         local = apply_retention(job.dest, ctx.host, job.name, job.retention, ctx.now(), dry_run)
         _log_cleanup(ctx.log, job.name, local, f"in {job.dest}")
         report.update(removed=local.removed, freed_bytes=local.freed_bytes, kept=len(local.kept))
@@ -607,12 +720,15 @@ def run_drill(job: BackupJob, ctx: RunContext) -> DrillResult:
         result.finished = iso(ctx.now())
         return result
     try:
-        archives = scan_archives(job.dest, ctx.host, job.name)
-        if not archives:
-            raise DrillFailed(f"no archive of job {job.name} in {job.dest} to restore")
-        result.archive = os.path.join(job.dest, archives[0].name)
-        ctx.log.info(job.name, f"restore drill of {archives[0].name}")
-        result.entries, result.bytes = drill_archive(result.archive, job.dest)
+        if job.is_borg:
+            _borg_drill(job, ctx, result, start)
+        else:
+            archives = scan_archives(job.dest, ctx.host, job.name)
+            if not archives:
+                raise DrillFailed(f"no archive of job {job.name} in {job.dest} to restore")
+            result.archive = os.path.join(job.dest, archives[0].name)
+            ctx.log.info(job.name, f"restore drill of {archives[0].name}")
+            result.entries, result.bytes = drill_archive(result.archive, job.dest)
         result.status = "ok"
         ctx.log.info(
             job.name, f"restore drill ok: {result.entries} entries, {human_bytes(result.bytes)} restored and checked"
@@ -635,6 +751,21 @@ def run_drill(job: BackupJob, ctx: RunContext) -> DrillResult:
     except Exception as exc:
         ctx.log.error(job.name, f"drill notification failed: {exc}")
     return result
+
+
+def _borg_drill(job: BackupJob, ctx: RunContext, result: DrillResult, start: datetime) -> None:
+    """Extract and compare the newest archive; weekly also ``borg check --verify-data`` of it."""
+    repo = ctx.borg_repository(job)
+    try:
+        previous = load_state(ctx.settings.state_dir, job.name).get("last_good_drill")
+    except SmgrError:
+        previous = None
+    carried = (previous or {}).get("verified_data_at")
+    verify_data = verify_data_due(previous, start)
+    ctx.log.info(job.name, "restore drill (borg extract" + (", check --verify-data)" if verify_data else ")"))
+    name, result.entries, result.bytes = borg_drill(job, repo, ctx.host, verify_data)
+    result.archive = f"{repo.repository}::{name}"
+    result.verified_data_at = iso(start) if verify_data else carried
 
 
 def overall_exit(codes: Sequence[int]) -> int:

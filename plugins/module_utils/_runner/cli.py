@@ -53,7 +53,12 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.metrics import write_metrics
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.notify import MailNotifier
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.restore import contents, find_archive, restore
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.restore import (
+    contents,
+    find_archive,
+    prepare_target,
+    restore,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run import (
     EXIT_FAILED,
     EXIT_LOCKED,
@@ -134,7 +139,9 @@ class Runner:
         notifier = self._notifier or MailNotifier(
             self.config_dir, self.settings.archive_host, self.settings.backup_root, self.settings.state_dir
         )
-        return RunContext(settings=self.settings, host=self.host, log=log, notifier=notifier)
+        return RunContext(
+            settings=self.settings, host=self.host, log=log, notifier=notifier, config_dir=self.config_dir
+        )
 
     def job(self, name: str) -> BackupJob:
         try:
@@ -229,8 +236,15 @@ class Runner:
         codes = [{"ok": EXIT_OK, "skipped": EXIT_LOCKED}.get(result.status, EXIT_FAILED) for result in results]
         return overall_exit(codes)
 
+    def borg_repository(self, job: BackupJob) -> Any:
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import repository_for
+
+        return repository_for(job, self.config_dir, self.settings.state_dir)
+
     def restore(self, args: argparse.Namespace) -> int:
         job = self.job(args.job)
+        if job.is_borg:
+            return self.restore_borg(job, args)
         archive = find_archive(job, self.host, args.archive)
         if args.list:
             count = contents(archive, lambda line: self.stdout.write(line + "\n"), args.no_checksum)
@@ -247,10 +261,52 @@ class Runner:
         self.emit(result.__dict__, [f"restored {archive} into {result.target}"])
         return EXIT_OK
 
+    def restore_borg(self, job: BackupJob, args: argparse.Namespace) -> int:
+        """``smgr restore`` of a borg job: an archive of the job (``latest`` or its name) extracted by borg."""
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup import borg_job
+
+        repo = self.borg_repository(job)
+        name = borg_job.find_archive(job, repo, self.host, args.archive)
+        if args.list:
+            items = repo.items(name)
+            for item in items:
+                self.stdout.write(
+                    f"{item.get('mode', '')} {item.get('size', 0):>12} {item.get('mtime', '')} {item.get('path', '')}\n"
+                )
+            self.stderr.write(f"{repo.repository}::{name}: {len(items)} entries\n")
+            return EXIT_OK
+        if not args.to:
+            raise UsageError("restore needs --to DIR (or --list)")
+        target = os.path.abspath(args.to)
+        log = RunLog(self.settings.log_dir, "restore", echo=self.stderr)
+        log.info(job.name, f"restoring {repo.repository}::{name} into {target}")
+        prepare_target(target, args.force)
+        warnings = borg_job.restore(repo, name, target)
+        for warning in warnings:
+            log.warning(job.name, f"borg: {warning}")
+        log.info(job.name, f"restored {name} into {target}")
+        data = {"archive": f"{repo.repository}::{name}", "target": target, "warnings": warnings, "engine": "borg"}
+        self.emit(data, [f"restored {repo.repository}::{name} into {target}"])
+        return EXIT_OK
+
+    def key(self, args: argparse.Namespace) -> int:
+        """``smgr key export JOB``: the borg repository's key on stdout (keep it with the passphrase)."""
+        job = self.job(args.job)
+        if not job.is_borg:
+            raise UsageError(f"job {job.name!r} uses engine {job.engine}: it has no borg key")
+        if job.encryption == "none":
+            raise UsageError(f"job {job.name!r}: the repository is not encrypted (encryption none): it has no key")
+        self.stdout.write(self.borg_repository(job).export_key())
+        self.stdout.flush()
+        return EXIT_OK
+
     def list_archives(self, args: argparse.Namespace) -> int:
         data = []
         lines = []
         for job in self.jobs(args.jobs):
+            if job.is_borg:
+                self.list_borg(job, data, lines)
+                continue
             archives = archives_of(job, self.host)
             data.append({"job": job.name, "dest": job.dest, "archives": archives})
             lines.append(f"{job.name} ({job.dest}): {len(archives)} archive(s)")
@@ -259,6 +315,20 @@ class Runner:
                 lines.append(f"  {item['time']}  {human_bytes(item['size']):>10}  {item['name']}  ({checksum})")
         self.emit({"jobs": data}, lines)
         return EXIT_OK
+
+    def list_borg(self, job: BackupJob, data: list[dict[str, Any]], lines: list[str]) -> None:
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import archives
+
+        repo = self.borg_repository(job)
+        found = archives(job, repo, self.host)
+        data.append({"job": job.name, "engine": "borg", "repository": repo.repository, "archives": found})
+        lines.append(f"{job.name} ({repo.repository}): {len(found)} archive(s)")
+        for item in found:
+            lines.append(
+                f"  {item['time']}  {human_bytes(item['original_size'] or 0):>10} original  "
+                f"{human_bytes(item['compressed_size'] or 0):>10} compressed  "
+                f"{human_bytes(item['deduplicated_size'] or 0):>10} deduplicated  {item['name']}"
+            )
 
     def status(self, args: argparse.Namespace) -> int:
         now = utc_now()
@@ -401,7 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore_.add_argument("--to", help="target directory (created; must be empty unless --force)")
     restore_.add_argument("--force", action="store_true", help="extract into a non-empty directory")
     restore_.add_argument("--list", action="store_true", help="list the archive's contents instead of extracting")
-    restore_.add_argument("--no-checksum", action="store_true", help="do not require a matching NAME.sha256")
+    restore_.add_argument(
+        "--no-checksum", action="store_true", help="do not require a matching NAME.sha256 (tar engine)"
+    )
+    key = verbs.add_parser("key", parents=[common], help="borg jobs: export the repository key")
+    key.add_argument("action", choices=["export"])
+    key.add_argument("job")
     list_ = verbs.add_parser("list", parents=[common], help="list archives per job")
     list_.add_argument("jobs", nargs="*")
     status = verbs.add_parser("status", parents=[common], help="last result, last success, age, next run")
@@ -450,6 +525,7 @@ VERBS = {
     "restore": Runner.restore,
     "drill": Runner.drill,
     "list": Runner.list_archives,
+    "key": Runner.key,
     "status": Runner.status,
     "health": Runner.health,
 }

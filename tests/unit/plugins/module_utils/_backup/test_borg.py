@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
     BorgError,
     BorgRepository,
-    archive_prefix,
+    archive_glob,
     check_compression,
     check_repository,
     prune_arguments,
@@ -45,47 +45,47 @@ def data(tmp_path):
 
 def test_create_list_prune_compact_extract(repo, data, tmp_path):
     assert repo.ensure() is True and repo.ensure() is False
-    first = repo.create("web1-site-20261201T020000Z", [str(data)])
+    first = repo.create("web1+site-20261201T020000Z", [str(data)])
     assert first.files == 2 and first.original_size > 64 * 1024
     (data / "a.txt").write_text("alpha changed\n")
-    second = repo.create("web1-site-20261202T020000Z", [str(data)])
+    second = repo.create("web1+site-20261202T020000Z", [str(data)])
     assert second.deduplicated_size < first.deduplicated_size  # the unchanged 64 KiB is stored once
-    repo.create("web2-site-20261202T020000Z", [str(data)])  # another host in the same repository
-    listed = repo.archives(archive_prefix("web1", "site"))
-    assert [item["name"] for item in listed] == ["web1-site-20261201T020000Z", "web1-site-20261202T020000Z"]
+    repo.create("web2+site-20261202T020000Z", [str(data)])  # another host in the same repository
+    listed = repo.archives(archive_glob("web1", "site"))
+    assert [item["name"] for item in listed] == ["web1+site-20261201T020000Z", "web1+site-20261202T020000Z"]
     assert listed[0]["files"] == 2 and listed[0]["original_size"] >= 64 * 1024
-    assert repo.prune(archive_prefix("web1", "site"), {"keep_min": 1}, dry_run=True) == ["web1-site-20261201T020000Z"]
-    assert repo.prune(archive_prefix("web1", "site"), {"keep_min": 1}) == ["web1-site-20261201T020000Z"]
+    assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}, dry_run=True) == ["web1+site-20261201T020000Z"]
+    assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}) == ["web1+site-20261201T020000Z"]
     assert repo.compact() >= 0
-    assert [item["name"] for item in repo.archives("web2-site-")] == ["web2-site-20261202T020000Z"]  # untouched
-    repo.check("web1-site-20261202T020000Z")
+    assert [item["name"] for item in repo.archives(archive_glob("web2", "site"))] == ["web2+site-20261202T020000Z"]  # untouched
+    repo.check("web1+site-20261202T020000Z")
     target = tmp_path / "restore"
     target.mkdir()
-    repo.extract("web1-site-20261202T020000Z", str(target))
+    repo.extract("web1+site-20261202T020000Z", str(target))
     assert (target / str(data).lstrip("/") / "a.txt").read_text() == "alpha changed\n"
 
 
 def test_the_exported_key_and_the_passphrase_alone_open_the_repository(repo, data, tmp_path):
     repo.ensure(encryption="keyfile-blake2")  # the key lives outside the repository: lose it, lose the data
-    repo.create("web1-site-20261201T020000Z", [str(data)])
+    repo.create("web1+site-20261201T020000Z", [str(data)])
     key = repo.export_key()
     assert key.startswith("BORG_KEY ") and PASSPHRASE not in key
     fresh = BorgRepository(repo.repository, str(tmp_path / "new-machine"), repo.passphrase_file, lock_wait=1)
     with pytest.raises(BorgError):
-        fresh.archives("web1-site-")  # a new machine without the key
+        fresh.archives(archive_glob("web1", "site"))  # a new machine without the key
     fresh.import_key(key)
-    assert [item["name"] for item in fresh.archives("web1-site-")] == ["web1-site-20261201T020000Z"]
+    assert [item["name"] for item in fresh.archives(archive_glob("web1", "site"))] == ["web1+site-20261201T020000Z"]
 
 
 def test_failures_say_what_to_fix_and_never_the_passphrase(repo, data, tmp_path):
     with pytest.raises(BorgError) as missing:
-        repo.archives("web1-site-")
+        repo.archives(archive_glob("web1", "site"))
     assert missing.value.kind == "missing repository"
     repo.ensure()
     write_passphrase(str(tmp_path / "wrong"), "not it")
     wrong = BorgRepository(repo.repository, repo.base_dir, str(tmp_path / "wrong"), lock_wait=1)
     with pytest.raises(BorgError) as caught:
-        wrong.create("web1-site-20261201T020000Z", [str(data)])
+        wrong.create("web1+site-20261201T020000Z", [str(data)])
     assert "the passphrase is wrong" in str(caught.value) and "not it" not in str(caught.value)
     assert PASSPHRASE not in str(caught.value)
 

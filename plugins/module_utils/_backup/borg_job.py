@@ -1,0 +1,338 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The borg engine of a backup job: where its repository, passphrase and borg state live, and each step of a
+run (create, check, prune and compact), of a drill, a restore, a listing and a key export.
+
+Paths on the host: the passphrase in ``<config_dir>/borg/<job>.passphrase`` (0600, written by smgr_backup, read
+by borg through ``BORG_PASSCOMMAND``), borg's cache and security records in ``<state_dir>/borg``
+(``BORG_BASE_DIR``). Every archive of a job is ``<host>+<job>-<UTC time>``; everything below is scoped to them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
+    ArchiveStats,
+    BorgError,
+    BorgRepository,
+    archive_glob,
+    archive_name,
+    local_host_names,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill import (
+    DRILL_PREFIX,
+    MAX_REPORTED,
+    DrillFailed,
+    Member,
+    compare,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+
+PASSPHRASE_SUBDIR = "borg"
+PASSPHRASE_SUFFIX = ".passphrase"
+BASE_SUBDIR = "borg"
+VERIFY_DATA_DAYS = 7  # a drill also reads and authenticates the newest archive's data when the last one is older
+LOCK_KIND = "the repository is locked by another borg process"
+NAME_ATTEMPTS = 60  # a second later each time the name is taken (runs in quick succession)
+
+Result = TypeVar("Result")
+
+
+def passphrase_path(config_dir: str, job: str) -> str:
+    return os.path.join(config_dir, PASSPHRASE_SUBDIR, job + PASSPHRASE_SUFFIX)
+
+
+def base_dir(state_dir: str) -> str:
+    return os.path.join(state_dir, BASE_SUBDIR)
+
+
+def repository_for(job: BackupJob, config_dir: str, state_dir: str) -> BorgRepository:
+    """The job's repository as borg reaches it; SmgrError when the passphrase file of an encrypted job is missing."""
+    passphrase_file = None
+    if job.encryption != "none":
+        passphrase_file = passphrase_path(config_dir, job.name)
+        if not os.path.isfile(passphrase_file):
+            raise SmgrError(
+                f"the passphrase file {passphrase_file} does not exist (smgr_backup writes it from the job's "
+                "passphrase)",
+                job=job.name,
+                field="passphrase",
+            )
+    return BorgRepository(
+        repository=job.repository or "",
+        base_dir=base_dir(state_dir),
+        passphrase_file=passphrase_file,
+        remote_path=job.borg_remote_path,
+        ssh_key=job.ssh_key,
+        ssh_options=job.ssh_options,
+        lock_wait=job.borg_lock_wait,
+    )
+
+
+def job_glob(host: str, job: str) -> str:
+    # The trailing * takes the job's checkpoint archives (NAME.checkpoint) along, so that prune sees them too.
+    return archive_glob(host, job) + "*"
+
+
+def exclude_patterns(patterns: Sequence[str]) -> list[str]:
+    """The job's ``exclude`` with GNU tar's meaning as borg patterns: absolute ones anchored at the archive's
+    root, others matching at any depth (borg's ``fm:`` star matches '/' as tar's does when excluding)."""
+    result = []
+    for pattern in patterns:
+        if pattern.startswith("/"):
+            result.append("fm:" + (os.path.normpath(pattern).lstrip("/") or "."))
+        else:
+            floating = pattern.rstrip("/") or pattern
+            result += ["fm:" + floating, "fm:*/" + floating]
+    return result
+
+
+# --------------------------------------------------------------------------- locks
+
+
+def _borg_processes() -> list[tuple[int, str]]:
+    """(pid, command line) of every borg process on this host."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        words = [os.path.basename(arg.decode("utf-8", "replace")) for arg in argv[:3] if arg]
+        if any(word in ("borg", "borgfs") or word.startswith("borg.") for word in words):
+            found.append((int(entry), " ".join(arg.decode("utf-8", "replace") for arg in argv if arg)))
+    return found
+
+
+def stale_lock(repo: BorgRepository) -> str | None:
+    """A description of the repository's lock when it is stale for certain, else None.
+
+    Certain means: a local repository whose every lock holder is this host, and no borg process on this host
+    holds it or uses the repository (borg itself removes the lock of a holder that is gone; left are the
+    locks whose process number now belongs to another program). Another host's lock, or an ssh:// repository's,
+    is never taken for stale: that host may be writing."""
+    holders = repo.lock_holders()
+    if not holders:
+        return None
+    names = local_host_names()
+    running = _borg_processes()
+    for host, pid in holders:
+        if host.split("@")[0] not in names:
+            return None
+        if any(process == pid for process, _command in running):
+            return None
+    if any(repo.repository in command for _pid, command in running):
+        return None
+    return ", ".join(f"{host} pid {pid}" for host, pid in holders)
+
+
+def with_stale_lock_broken(repo: BorgRepository, action: Callable[[], Result], warn: Callable[[str], None]) -> Result:
+    """``action``; when borg finds the repository locked and the lock is stale for certain, break it once and
+    try again. The caller holds the job's lock, so no borg process of this job runs."""
+    try:
+        return action()
+    except BorgError as exc:
+        if exc.kind != LOCK_KIND:
+            raise
+        holder = stale_lock(repo)
+        if holder is None:
+            raise BorgError(
+                f"{exc}; if no borg process on any host uses {repo.repository}, run borg break-lock (docs/borg.md)",
+                exc.kind,
+            ) from None
+    repo.break_lock()
+    warn(f"broke the stale lock of {repo.repository} ({holder}: no such borg process runs)")
+    return action()
+
+
+# --------------------------------------------------------------------------- a run
+
+
+@dataclass
+class BorgCreated:
+    name: str
+    stats: ArchiveStats
+    repository_created: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def create_backup(
+    job: BackupJob,
+    repo: BorgRepository,
+    host: str,
+    when: datetime,
+    sources: Sequence[str],
+    base: str,
+    warn: Callable[[str], None],
+) -> BorgCreated:
+    """One archive of ``sources`` (paths under ``base``, stored relative to it as the tar engine does); the
+    repository is created first when it does not exist yet."""
+    members = [os.path.relpath(path, base) for path in sources]
+    created = False
+    for offset in range(NAME_ATTEMPTS):
+        name = archive_name(host, job.name, when + timedelta(seconds=offset))
+
+        def create(name: str = name) -> ArchiveStats:
+            return repo.create(
+                name, members, job.compression, exclude_patterns(job.exclude), cwd=base, timeout=job.timeout
+            )
+
+        try:
+            stats = with_stale_lock_broken(repo, create, warn)
+        except BorgError as exc:
+            if exc.kind == "missing repository" and not created:
+                repo.init(job.encryption or "none")
+                created = True
+                stats = with_stale_lock_broken(repo, create, warn)
+            elif "already exists" in str(exc):
+                continue
+            else:
+                raise
+        return BorgCreated(name, stats, created)
+    raise SmgrError("cannot find a free archive name", job=job.name)
+
+
+def verify_archive(job: BackupJob, repo: BorgRepository, name: str) -> None:
+    """``borg check --archives-only`` of the new archive, within the job's timeout."""
+    repo.check(archive=name, timeout=job.timeout)
+
+
+@dataclass
+class BorgCleanup:
+    removed: list[str]
+    freed_bytes: int
+    dry_run: bool = False
+
+
+def retain(job: BackupJob, repo: BorgRepository, host: str, dry_run: bool, warn: Callable[[str], None]) -> BorgCleanup:
+    """The job's retention as ``borg prune`` of its own archives, then ``borg compact`` when something went."""
+    retention = {
+        "keep_days": job.retention.keep_days,
+        "keep_min": job.retention.keep_min,
+        "keep_daily": job.retention.keep_daily,
+        "keep_weekly": job.retention.keep_weekly,
+        "keep_monthly": job.retention.keep_monthly,
+    }
+    removed = with_stale_lock_broken(repo, lambda: repo.prune(job_glob(host, job.name), retention, dry_run), warn)
+    freed = repo.compact() if removed and not dry_run else 0
+    return BorgCleanup(removed, freed, dry_run)
+
+
+# --------------------------------------------------------------------------- listing, restore, drill
+
+
+def archives(job: BackupJob, repo: BorgRepository, host: str) -> list[dict[str, Any]]:
+    """The job's archives, newest first: name, repository, time (UTC, from the name), size (the files' original
+    size), original/compressed/deduplicated size and files."""
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import stamp_datetime
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import iso
+
+    found = []
+    for item in repo.archives(archive_glob(host, job.name)):
+        stamp = item["name"].rsplit("-", 1)[-1]
+        try:
+            when = iso(stamp_datetime(stamp))
+        except ValueError:
+            when = item.get("time")
+        found.append({**item, "time": when, "size": item.get("original_size"), "repository": repo.repository})
+    return sorted(found, key=lambda item: str(item["time"]), reverse=True)
+
+
+def find_archive(job: BackupJob, repo: BorgRepository, host: str, which: str) -> str:
+    """``latest`` or the name of one of the job's archives."""
+    names = repo.names(archive_glob(host, job.name))
+    if which == "latest":
+        if not names:
+            raise SmgrError(f"no archives of this job in {repo.repository}", job=job.name)
+        return names[-1]
+    if which not in names:
+        raise SmgrError(f"no archive {which!r} of this job in {repo.repository} (smgr list {job.name})", job=job.name)
+    return which
+
+
+def members_of(items: list[dict[str, Any]]) -> list[Member]:
+    """borg's item listing as the drill's members (what must be restored)."""
+    kinds = {"-": "file", "d": "dir", "l": "symlink", "h": "hardlink"}
+    members = []
+    for item in items:
+        kind = kinds.get(str(item.get("type")), "other")
+        link = str(item.get("linktarget") or item.get("source") or "")
+        members.append(Member(str(item["path"]), kind, int(item.get("size") or 0), mode_bits(item.get("mode")), link))
+    return members
+
+
+def mode_bits(text: Any) -> int:
+    """``-rwsr-x--T`` -> 0o5754: the permission bits of an ``ls -l`` style mode."""
+    if not isinstance(text, str) or len(text) != 10:
+        return 0
+    bits = 0
+    for index, char in enumerate(text[1:]):
+        if char not in "-ST":
+            bits |= 1 << (8 - index)
+    specials = ((3, "sS", stat.S_ISUID), (6, "sS", stat.S_ISGID), (9, "tT", stat.S_ISVTX))
+    for position, chars, flag in specials:
+        if text[position] in chars:  # lower case: the bit and execute; upper case: the bit alone
+            bits |= flag
+    return bits
+
+
+def drill(job: BackupJob, repo: BorgRepository, host: str, verify_data: bool) -> tuple[str, int, int]:
+    """Extract the job's newest archive into a scratch directory under ``dest`` and compare it with borg's
+    listing (and with ``verify_data`` read and authenticate its data first); (archive, entries, bytes)."""
+    name = find_archive(job, repo, host, "latest")
+    if verify_data:
+        repo.check(archive=name, verify_data=True, timeout=job.timeout)
+    os.makedirs(job.dest, mode=0o700, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=DRILL_PREFIX, dir=job.dest)
+    try:
+        repo.extract(name, scratch, timeout=job.timeout)
+        members = members_of(repo.items(name))
+        problems = compare(members, scratch, 0o7777 if os.geteuid() == 0 else 0o777)
+        if problems:
+            shown = "; ".join(problems[:MAX_REPORTED])
+            more = f" (and {len(problems) - MAX_REPORTED} more)" if len(problems) > MAX_REPORTED else ""
+            raise DrillFailed(f"{name} restores differently from its contents: {shown}{more}")
+        return name, len(members), sum(member.size for member in members if member.kind == "file")
+    finally:
+        _remove_scratch(scratch)
+
+
+def _remove_scratch(path: str) -> None:
+    # An archive may hold read-only directories: make them writable on the way down so rmtree can empty them.
+    for root, dirs, _files in os.walk(path):
+        for name in dirs:
+            full = os.path.join(root, name)
+            if not os.path.islink(full):
+                os.chmod(full, 0o700)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def restore(repo: BorgRepository, name: str, target: str, timeout: float | None = None) -> list[str]:
+    """Extract archive ``name`` into ``target`` (prepared by the caller); borg's warnings."""
+    return repo.extract(name, target, timeout=timeout)
+
+
+def verify_data_due(previous: dict[str, Any] | None, now: datetime) -> bool:
+    """Whether this drill also reads the data (``borg check --verify-data``): when no earlier drill did within
+    VERIFY_DATA_DAYS."""
+    last = (previous or {}).get("verified_data_at")
+    if not isinstance(last, str):
+        return True
+    try:
+        when = datetime.fromisoformat(last.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return now - when >= timedelta(days=VERIFY_DATA_DAYS)
