@@ -39,7 +39,8 @@ attributes:
     details:
       - The runner is shown by its size and SHA-256, not its bytes.
 requirements:
-  - PyYAML, GNU tar, zstd (or gzip), and rsync and ssh for O(remote), on the managed host; borgbackup for O(engine=borg).
+  - PyYAML, GNU tar, zstd (or gzip), and rsync and ssh for O(remote), on the managed host.
+  - borgbackup (Debian's package) on the managed host for O(engine=borg).
 options:
   jobs:
     description:

@@ -232,6 +232,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import sha256_file
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import archives as borg_archives
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import repository_for
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     HAS_YAML,
     YAML_IMPORT_ERROR,
@@ -252,11 +254,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors
 
 def job_info(job, path, config_dir, settings, host, verify):
     if job.is_borg:
-        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
-            archives as borg_archives,
-            repository_for,
-        )
-
         archives = borg_archives(job, repository_for(job, config_dir, settings.state_dir), host)
     else:
         archives = archives_of(job, host)

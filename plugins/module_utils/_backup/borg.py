@@ -49,9 +49,9 @@ _FAILURES = (
     ("does not exist", "the repository does not exist"),
     ("Failed to create/acquire the lock", "the repository is locked by another borg process"),
     ("No space left on device", "no space left on the device of the repository (or of borg's cache)"),
+    ("Connection refused", "the repository's host refused the connection"),  # before borg's own summary below
     ("Connection closed by remote host", "the repository's host closed the connection"),
     ("Remote: ssh", "ssh to the repository failed"),
-    ("Connection refused", "the repository's host refused the connection"),
     ("Could not resolve hostname", "the repository's host name does not resolve"),
     ("is not a valid repository", "the path is not a borg repository"),
 )
@@ -303,12 +303,21 @@ def classify(command: str, stderr: str, status: int) -> BorgError:
     return BorgError(f"borg {command} failed (exit {status}): {lines[-1] if lines else 'no message'}")
 
 
+LEVELS = {"zstd": (1, 22), "zlib": (0, 9), "lzma": (0, 9)}  # what borg accepts after the comma
+
+
 def check_compression(compression: object) -> str:
+    """borg's ``--compression`` syntax, levels within borg's ranges (zstd 1-22, zlib and lzma 0-9)."""
+    problem = f"must be borg's syntax (none, lz4, zstd,N, zlib,N, lzma,N, auto,...), got {compression!r}"
     if not isinstance(compression, str) or not _COMPRESSION_RE.fullmatch(compression):
-        raise SmgrError(
-            f"must be borg's syntax (none, lz4, zstd,N, zlib,N, lzma,N, auto,...), got {compression!r}",
-            field="compression",
-        )
+        raise SmgrError(problem, field="compression")
+    parts = compression.split(",")
+    if parts[0] == "auto":
+        parts = parts[1:]
+    if len(parts) == 2:
+        low, high = LEVELS[parts[0]]
+        if not low <= int(parts[1]) <= high:
+            raise SmgrError(f"{parts[0]} levels are {low} to {high}, got {compression!r}", field="compression")
     return compression
 
 

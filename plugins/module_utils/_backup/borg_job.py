@@ -268,7 +268,9 @@ def members_of(items: list[dict[str, Any]]) -> list[Member]:
     kinds = {"-": "file", "d": "dir", "l": "symlink", "h": "hardlink"}
     members = []
     for item in items:
-        kind = kinds.get(str(item.get("type")), "other")
+        # borg 1.2 lists a hard link to an earlier entry as mode "h...", size 0, source = that entry.
+        hardlink = str(item.get("mode", "")).startswith("h") and bool(item.get("source"))
+        kind = "hardlink" if hardlink else kinds.get(str(item.get("type")), "other")
         link = str(item.get("linktarget") or item.get("source") or "")
         members.append(Member(str(item["path"]), kind, int(item.get("size") or 0), mode_bits(item.get("mode")), link))
     return members

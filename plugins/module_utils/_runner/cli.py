@@ -290,14 +290,30 @@ class Runner:
         return EXIT_OK
 
     def key(self, args: argparse.Namespace) -> int:
-        """``smgr key export JOB``: the borg repository's key on stdout (keep it with the passphrase)."""
+        """``smgr key export JOB`` prints the borg repository's key (keep it with the passphrase); ``smgr key import
+        JOB FILE`` (``-``: stdin) puts an exported key back (a new machine of a keyfile repository, a damaged key)."""
         job = self.job(args.job)
         if not job.is_borg:
             raise UsageError(f"job {job.name!r} uses engine {job.engine}: it has no borg key")
         if job.encryption == "none":
             raise UsageError(f"job {job.name!r}: the repository is not encrypted (encryption none): it has no key")
-        self.stdout.write(self.borg_repository(job).export_key())
-        self.stdout.flush()
+        repo = self.borg_repository(job)
+        if args.action == "export":
+            self.stdout.write(repo.export_key())
+            self.stdout.flush()
+            return EXIT_OK
+        if not args.file:
+            raise UsageError("key import needs the exported key's FILE (or - for stdin)")
+        try:
+            if args.file == "-":
+                text = sys.stdin.read()
+            else:
+                with open(args.file, encoding="utf-8") as handle:
+                    text = handle.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror}") from exc
+        repo.import_key(text)
+        self.stderr.write(f"imported the key of {repo.repository}\n")
         return EXIT_OK
 
     def list_archives(self, args: argparse.Namespace) -> int:
@@ -475,8 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-checksum", action="store_true", help="do not require a matching NAME.sha256 (tar engine)"
     )
     key = verbs.add_parser("key", parents=[common], help="borg jobs: export the repository key")
-    key.add_argument("action", choices=["export"])
+    key.add_argument("action", choices=["export", "import"])
     key.add_argument("job")
+    key.add_argument("file", nargs="?", help="import: the exported key (- for stdin)")
     list_ = verbs.add_parser("list", parents=[common], help="list archives per job")
     list_.add_argument("jobs", nargs="*")
     status = verbs.add_parser("status", parents=[common], help="last result, last success, age, next run")

@@ -271,7 +271,10 @@ BAD = [
     ({"name": "j", "type": "mailcow", "paths": ["/srv"]}, "job 'j': paths: is not used by type mailcow"),
     ({"name": "j", "type": "paths", "paths": ["/srv"], "dest": "backups"}, "job 'j': dest: must be an absolute"),
     ({"name": "j", "type": "paths", "paths": ["/srv"], "dest": "/srv/b"}, "job 'j': dest: lies inside"),
-    ({"name": "j", "type": "paths", "paths": ["/srv"], "compression": "bzip2"}, "compression: must be one of zstd, gzip"),
+    (
+        {"name": "j", "type": "paths", "paths": ["/srv"], "compression": "bzip2"},
+        "compression: must be one of zstd, gzip",
+    ),
     (
         {"name": "j", "type": "paths", "paths": ["/srv"], "retention": {"keep_min": 0}},
         "job 'j': retention.keep_min: must be at least 1",

@@ -57,7 +57,9 @@ def test_create_list_prune_compact_extract(repo, data, tmp_path):
     assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}, dry_run=True) == ["web1+site-20261201T020000Z"]
     assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}) == ["web1+site-20261201T020000Z"]
     assert repo.compact() >= 0
-    assert [item["name"] for item in repo.archives(archive_glob("web2", "site"))] == ["web2+site-20261202T020000Z"]  # untouched
+    assert [item["name"] for item in repo.archives(archive_glob("web2", "site"))] == [
+        "web2+site-20261202T020000Z"
+    ]  # untouched
     repo.check("web1+site-20261202T020000Z")
     target = tmp_path / "restore"
     target.mkdir()
