@@ -44,6 +44,8 @@ bad-recipient|{"smgr_notifications": {"enabled": true, "smtp_server": "smtp.exam
 reserved-name|{"smgr_schedules": {"cleanup": {"schedule": "hourly", "command": "true"}}}|a name the role uses itself
 cron-file-dot|{"smgr_cron_file": "/etc/cron.d/smgr.conf"}|smgr_cron_file
 wrong-type|{"smgr_backups": ["nginx"]}|smgr_backups
+borg-no-passphrase|{"smgr_backups": {"vault": {"type": "paths", "paths": ["/srv"], "engine": "borg", "repository": "/srv/borg"}}}|job 'vault': passphrase: is required
+borg-no-repository|{"smgr_backups": {"vault": {"type": "paths", "paths": ["/srv"], "engine": "borg", "passphrase": "x"}}}|job 'vault': repository: is required
 CASES
 
 # A list written as one comma-separated string is accepted without the spaces after the commas.
@@ -59,6 +61,42 @@ if ansible-playbook -i localhost, -c local smgr.server_manager.site \
 else
     echo "FAIL comma-list: to_emails as 'a, b' was not written as two addresses" >&2
     grep -E 'fatal|ERROR|msg' "$work/comma-list.out" | head -5 >&2
+    failures=$((failures + 1))
+fi
+
+# A borg job's passphrase goes from the inventory to its 0600 file and nowhere else: not in -vvvv output
+# (module arguments, the profile fact), not in --diff, not in the job file, not in the runner's output or log.
+prefix="$work/borg-secret"
+mkdir -p "$prefix/data"
+echo "hello" >"$prefix/data/index.html"
+secret="borg-itest-$("$python" -c 'import secrets; print(secrets.token_hex(12))')"
+# From a vars file, as from an inventory or vault (a value given with -e on the command line is echoed at -vvvv).
+cat >"$work/borg-vars.json" <<VARS
+{"smgr_prefix": "$prefix", "smgr_backups": {"vault": {"type": "paths", "paths": ["$prefix/data"], "engine": "borg",
+ "repository": "$prefix/repo", "passphrase": "$secret", "schedule": "daily_2am"}}}
+VARS
+borg_vars="@$work/borg-vars.json"
+passfile="$prefix/opt/server-manager/config/borg/vault.passphrase"
+runner="$prefix/opt/server-manager/bin/smgr"
+if ansible-playbook -i localhost, -c local smgr.server_manager.site --diff -vvvv \
+    -e "ansible_python_interpreter=$python" -e "smgr_install_packages=false" -e "$borg_vars" \
+    >"$work/borg-secret.out" 2>&1 &&
+    ansible-playbook -i localhost, -c local smgr.server_manager.site --diff -vvvv \
+        -e "ansible_python_interpreter=$python" -e "smgr_install_packages=false" -e "$borg_vars" \
+        >"$work/borg-secret-2.out" 2>&1 &&
+    grep -q 'changed=0' "$work/borg-secret-2.out" &&
+    [ "$(stat -c %a "$passfile")" = 600 ] && [ "$(cat "$passfile")" = "$secret" ] &&
+    "$runner" backup vault >"$work/borg-backup.out" 2>&1 &&
+    "$runner" list vault >>"$work/borg-backup.out" 2>&1 &&
+    grep -q 'vault (.*repo): 1 archive' "$work/borg-backup.out" &&
+    ! grep -rqF -- "$secret" "$work"/borg-*.out "$prefix/opt/server-manager/config/backups.d" \
+        "$prefix/opt/server-manager/logs" "$prefix/opt/server-manager/state"; then
+    echo "ok   borg-secret"
+else
+    echo "FAIL borg-secret: the converge, its idempotence, the passphrase file or a backup failed, or the" \
+        "passphrase shows somewhere:" >&2
+    grep -lF -- "$secret" "$work"/borg-*.out >&2 || true
+    grep -E 'fatal|ERROR|msg|changed=' "$work"/borg-*.out | head -8 >&2
     failures=$((failures + 1))
 fi
 
