@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF := $(ROOT)/tests/containers.conf
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
-.PHONY: help setup venv lint sanity units integration molecule image test demo bench clean
+.PHONY: help setup venv lint sanity units integration release molecule image test demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -43,8 +43,11 @@ molecule: venv ## every Molecule scenario in extensions/molecule (builds the tes
 image: ## build the Debian 12 test image localhost/smgr-debian12 (skipped when up to date; FORCE=1 rebuilds)
 	@scripts/build-test-image.sh
 
-test: ## setup + lint + sanity + units + integration + molecule; stops at the first failure
-	@scripts/run-steps.sh setup lint sanity units integration molecule
+release: venv ## build the collection tarball, install it into an empty path, ansible-doc and converge from it, EE context
+	@scripts/check-release.sh
+
+test: ## setup + lint + sanity + units + integration + release + molecule; stops at the first failure
+	@scripts/run-steps.sh setup lint sanity units integration release molecule
 
 demo: setup ## run the demo (scripts/demo.sh)
 	@bash scripts/demo.sh
