@@ -759,6 +759,8 @@ def main():
     )
     if module._diff:
         result["diff"] = change.diff()
+    for warning in change.warnings():
+        module.warn(warning)
     if change.changed and not module.check_mode:
         try:
             apply(change)

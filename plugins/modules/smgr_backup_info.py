@@ -183,6 +183,11 @@ jobs:
           returned: engine borg
           sample: /srv/borg/web1
           version_added: 0.2.0
+    archives_error:
+      description: Why a borg job's archives could not be listed (repository unreachable, locked ...); null otherwise.
+      type: str
+      returned: always
+      version_added: 0.2.0
     last_run:
       description: Result of the last run (as C(smgr backup JOB --json) prints it); null if it never ran.
       type: dict
@@ -233,7 +238,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import sha256_file
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import archives as borg_archives
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import repository_for
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
+    repository_for,
+    stored_before,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     HAS_YAML,
     YAML_IMPORT_ERROR,
@@ -253,8 +261,14 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors
 
 
 def job_info(job, path, config_dir, settings, host, verify):
+    archives_error = None
     if job.is_borg:
-        archives = borg_archives(job, repository_for(job, config_dir, settings.state_dir), host)
+        try:
+            repo = repository_for(job, config_dir, settings.state_dir)
+            missing_ok = not stored_before(job, settings.state_dir, repo.repository)
+            archives = borg_archives(job, repo, host, missing_ok)
+        except SmgrError as exc:  # an unreachable or busy repository must not fail the other jobs
+            archives, archives_error = [], str(exc)
     else:
         archives = archives_of(job, host)
     if verify and not job.is_borg:
@@ -271,6 +285,7 @@ def job_info(job, path, config_dir, settings, host, verify):
         file=path,
         definition=job_to_dict(job),
         archives=archives,
+        archives_error=archives_error,
         last_run=state.get("last_run"),
         last_success=state.get("last_success"),
         last_local_success=state.get("last_local_success"),

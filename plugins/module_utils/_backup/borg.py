@@ -46,15 +46,22 @@ _SSH_REPO_RE = re.compile(r"ssh://(?:[^@/\s]+@)?[^/:\s]+(?::\d+)?/.+")
 # borg's messages that mean one thing to fix (borg 1.2 exits 2 for all of them).
 _FAILURES = (
     ("is incorrect", "the passphrase is wrong (borg cannot decrypt the repository key)"),
-    ("does not exist", "the repository does not exist"),
+    ("Host key verification failed", "ssh does not know the repository host's key (add it to known_hosts)"),
+    ("Permission denied (publickey", "ssh refused the key (ssh_key is not authorized on the repository host)"),
     ("Failed to create/acquire the lock", "the repository is locked by another borg process"),
     ("No space left on device", "no space left on the device of the repository (or of borg's cache)"),
     ("Connection refused", "the repository's host refused the connection"),  # before borg's own summary below
-    ("Connection closed by remote host", "the repository's host closed the connection"),
+    ("Connection closed by remote host", "the repository's host closed the connection"),  # CLOSED
     ("Remote: ssh", "ssh to the repository failed"),
     ("Could not resolve hostname", "the repository's host name does not resolve"),
     ("is not a valid repository", "the path is not a borg repository"),
+    ("No key file for repository", "the repository's key is not on this host (smgr key import)"),
 )
+MISSING_REPOSITORY = "missing repository"
+CLOSED = "the repository's host closed the connection"
+_MISSING_RE = re.compile(r"^Repository \S.* does not exist\.?$", re.MULTILINE)
+# ssh notices a dead connection within about three minutes instead of never (prune or compact would hang).
+SSH_KEEPALIVE = ("ServerAliveInterval=60", "ServerAliveCountMax=3")
 
 
 class BorgError(SmgrError):
@@ -72,6 +79,7 @@ class ArchiveStats:
     compressed_size: int
     deduplicated_size: int
     files: int
+    warnings: tuple[str, ...] = ()  # what borg said when it finished with warnings (a file vanished, unreadable)
 
 
 @dataclass(frozen=True)
@@ -85,11 +93,12 @@ class BorgRepository:
     ssh_key: str | None = None
     ssh_options: Sequence[str] = field(default_factory=tuple)
     lock_wait: int = LOCK_WAIT
+    timeout: float | None = None  # seconds each borg command may take (the job's timeout)
 
     def environment(self) -> dict[str, str]:
         env = subprocess_env()
-        for key in ("BORG_PASSPHRASE", "BORG_PASSPHRASE_FD", "BORG_PASSCOMMAND", "BORG_REPO", "BORG_KEY_FILE"):
-            env.pop(key, None)  # what the caller's environment says must not decide which repository or key
+        for key in [key for key in env if key.startswith("BORG_")]:
+            del env[key]  # the caller's BORG_* (keys dir, cache dir, repository, passphrase) must not decide
         env["BORG_BASE_DIR"] = self.base_dir
         env["BORG_RELOCATED_REPO_ACCESS_IS_OK"] = "no"
         env["BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK"] = "no" if self.passphrase_file else "yes"
@@ -103,7 +112,8 @@ class BorgRepository:
         ssh = ["ssh", "-o", "BatchMode=yes"]
         if self.ssh_key:
             ssh += ["-i", self.ssh_key, "-o", "IdentitiesOnly=yes"]
-        for option in self.ssh_options:
+        given = {option.split("=", 1)[0].lower() for option in self.ssh_options}
+        for option in (*self.ssh_options, *(o for o in SSH_KEEPALIVE if o.split("=")[0].lower() not in given)):
             ssh += ["-o", option]
         env["BORG_RSH"] = shlex.join(ssh)
         return env
@@ -119,9 +129,12 @@ class BorgRepository:
         cwd: str | None = None,
         timeout: float | None = None,
         input_text: str | None = None,
+        warnings_ok: bool = True,
     ) -> subprocess.CompletedProcess:
-        """Run ``borg <args>`` (in ``cwd``); how it ended, or BorgError naming ``command`` when it failed (exit 1
-        means finished with warnings)."""
+        """Run ``borg <args>`` (in ``cwd``); how it ended, or BorgError naming ``command`` when it failed. Exit 1
+        means finished with warnings: accepted with ``warnings_ok`` (create, extract), a failure otherwise
+        (``borg check`` exits 1 when it found errors)."""
+        timeout = timeout if timeout is not None else self.timeout
         try:
             completed = subprocess.run(
                 [BORG, *args],
@@ -139,9 +152,41 @@ class BorgRepository:
             raise BorgError("borg is not installed (Debian: apt install borgbackup)", "missing") from None
         except subprocess.TimeoutExpired:
             raise BorgError(f"borg {command} did not finish within {timeout:g} s", "timeout") from None
-        if completed.returncode not in (0, 1):
-            raise classify(command, completed.stderr, completed.returncode)
+        if completed.returncode not in ((0, 1) if warnings_ok else (0,)):
+            error = classify(command, completed.stderr, completed.returncode)
+            if error.kind == CLOSED and self.repository.startswith("ssh://"):
+                probe = self.ssh_probe()
+                better = classify(command, probe, completed.returncode) if probe else None
+                if better is not None and better.kind not in (None, CLOSED):
+                    error = better
+            raise error
         return completed
+
+    def ssh_probe(self) -> str:
+        """What ssh itself says when it connects to the repository's host the way borg does: borg relays ssh's
+        reason ("Connection refused", "Host key verification failed") only when it reads it before it exits."""
+        match = re.fullmatch(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^/:]+)(?::(?P<port>\d+))?/.*", self.repository)
+        if not match:
+            return ""
+        command = shlex.split(self.environment()["BORG_RSH"])
+        if match.group("port"):
+            command += ["-p", match.group("port")]
+        login = f"{match.group('user')}@{match.group('host')}" if match.group("user") else match.group("host")
+        command += ["-o", "ConnectTimeout=10", login, "true"]
+        try:
+            probe = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                errors="backslashreplace",
+                timeout=30,
+                check=False,
+                stdin=subprocess.DEVNULL,
+                env=subprocess_env(),
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return probe.stderr if probe.returncode else ""
 
     def target(self, archive: str | None = None) -> str:
         return self.repository if archive is None else f"{self.repository}::{archive}"
@@ -150,7 +195,7 @@ class BorgRepository:
         try:
             self.run(["info", "--json", f"--lock-wait={self.lock_wait}", self.repository])
         except BorgError as exc:
-            if exc.kind == "missing repository":
+            if exc.kind == MISSING_REPOSITORY:
                 return False
             raise
         return True
@@ -181,8 +226,16 @@ class BorgRepository:
             args += ["--exclude", pattern]
         completed = self.completed("create", [*args, "--", self.target(archive), *paths], cwd=cwd, timeout=timeout)
         stats = json.loads(completed.stdout)["archive"]["stats"]
+        warnings = (
+            [line.strip() for line in completed.stderr.splitlines() if line.strip()] if completed.returncode else []
+        )
         return ArchiveStats(
-            archive, stats["original_size"], stats["compressed_size"], stats["deduplicated_size"], stats["nfiles"]
+            archive,
+            stats["original_size"],
+            stats["compressed_size"],
+            stats["deduplicated_size"],
+            stats["nfiles"],
+            tuple(warnings),
         )
 
     def names(self, glob: str) -> list[str]:
@@ -190,12 +243,14 @@ class BorgRepository:
         listing = json.loads(
             self.run(["list", "--json", f"--lock-wait={self.lock_wait}", f"--glob-archives={glob}", self.repository])
         )
-        return [item["name"] for item in sorted(listing.get("archives", []), key=lambda item: str(item.get("start")))]
+        # By the UTC time in the name: borg's "start" is local time without a zone (ambiguous when clocks go back).
+        return sorted((item["name"] for item in listing.get("archives", [])), key=lambda name: name.rsplit("-", 1)[-1])
 
     def archives(self, glob: str) -> list[dict[str, Any]]:
         """The archives matching ``glob`` (one host and job: ``archive_glob``), oldest first, with their sizes."""
         glob = f"--glob-archives={glob}"
-        if not json.loads(self.run(["list", "--json", glob, self.repository])).get("archives"):
+        lock = f"--lock-wait={self.lock_wait}"
+        if not json.loads(self.run(["list", "--json", lock, glob, self.repository])).get("archives"):
             return []
         info = json.loads(self.run(["info", "--json", f"--lock-wait={self.lock_wait}", glob, self.repository]))
         found = []
@@ -214,12 +269,42 @@ class BorgRepository:
         return sorted(found, key=lambda item: str(item["time"]))
 
     def items(self, archive: str) -> list[dict[str, Any]]:
-        """The entries of ``archive`` as ``borg list --json-lines`` gives them (path, type, mode, size, ...)."""
-        output = self.run(["list", "--json-lines", f"--lock-wait={self.lock_wait}", self.target(archive)])
-        return [json.loads(line) for line in output.splitlines() if line.strip()]
+        """The entries of ``archive``: type, mode, size, source (a hard link's or symlink's target) and path, the
+        path exactly as stored (``bpath``: a name that is not UTF-8 comes back as the same bytes, surrogate-escaped,
+        where ``--json-lines`` would print '?')."""
+        fields = ("type", "mode", "size", "source", "bpath")
+        fmt = "".join("{" + name + "}{NUL}" for name in fields)
+        try:
+            completed = subprocess.run(
+                [BORG, "list", f"--lock-wait={self.lock_wait}", f"--format={fmt}", self.target(archive)],
+                capture_output=True,
+                env=self.environment(),
+                timeout=self.timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise BorgError(f"borg list did not finish within {self.timeout:g} s", "timeout") from None
+        if completed.returncode != 0:
+            raise classify("list", completed.stderr.decode("utf-8", "backslashreplace"), completed.returncode)
+        values = completed.stdout.split(b"\0")[:-1]
+        items = []
+        for start in range(0, len(values) - len(fields) + 1, len(fields)):
+            record = dict(zip(fields, (os.fsdecode(value) for value in values[start : start + len(fields)])))
+            record["path"] = record.pop("bpath")
+            record["linktarget"] = record["source"]
+            record["size"] = int(record["size"] or 0)
+            items.append(record)
+        return items
 
     def prune(self, glob: str, retention: Mapping[str, int | None], dry_run: bool = False) -> list[str]:
         """Apply the job's retention to its own archives (``glob``); the names removed (or that would be)."""
+        return self.prune_counted(glob, retention, dry_run)[0]
+
+    def prune_counted(
+        self, glob: str, retention: Mapping[str, int | None], dry_run: bool = False
+    ) -> tuple[list[str], int]:
+        """``prune``, and how many of the job's archives are kept."""
         args = [
             "prune",
             "--list",
@@ -229,14 +314,16 @@ class BorgRepository:
         ]
         if dry_run:
             args.append("--dry-run")
-        completed = self.completed("prune", [*args, self.repository])
+        completed = self.completed("prune", [*args, self.repository], warnings_ok=False)
+        output = completed.stdout + "\n" + completed.stderr  # the stream of --list differs by version
+        kept = len(re.findall(r"^Keeping archive", output, re.MULTILINE))
         pattern = re.compile(r"^(?:Would prune|Pruning archive(?: \(\d+/\d+\))?):\s+(\S+)", re.MULTILINE)
-        return pattern.findall(completed.stdout + "\n" + completed.stderr)  # the stream of --list differs by version
+        return pattern.findall(output), kept
 
     def compact(self) -> int:
         """Free the space of pruned archives; the bytes borg says it freed."""
         completed = self.completed(
-            "compact", ["compact", "--verbose", f"--lock-wait={self.lock_wait}", self.repository]
+            "compact", ["compact", "--verbose", f"--lock-wait={self.lock_wait}", self.repository], warnings_ok=False
         )
         match = re.search(r"compaction freed about ([\d.]+) ([kMGT]?B)", completed.stderr)
         if not match:
@@ -251,7 +338,7 @@ class BorgRepository:
             args = ["check", "--verify-data", f"--lock-wait={self.lock_wait}"]
         if archive is not None:
             args.append(f"--glob-archives={archive}")
-        self.run([*args, self.repository], timeout=timeout)
+        self.completed("check", [*args, self.repository], timeout=timeout, warnings_ok=False)
 
     def extract(self, archive: str, destination: str, timeout: float | None = None) -> list[str]:
         """Extract ``archive`` into ``destination`` (an existing directory; borg extracts relative paths); the
@@ -289,16 +376,20 @@ class BorgRepository:
     def import_key(self, key_text: str) -> None:
         self.run(["key", "import", self.repository, "-"], input_text=key_text)
 
+    def delete(self, archive: str) -> None:
+        self.completed("delete", ["delete", f"--lock-wait={self.lock_wait}", self.target(archive)], warnings_ok=False)
+
     def break_lock(self) -> None:
         self.run(["break-lock", self.repository])
 
 
 def classify(command: str, stderr: str, status: int) -> BorgError:
     """borg's failure as one sentence: the cause when its message names one, else its last line."""
+    if _MISSING_RE.search(stderr):
+        return BorgError(f"borg {command}: the repository does not exist", MISSING_REPOSITORY)
     for needle, meaning in _FAILURES:
         if needle in stderr:
-            kind = "missing repository" if needle == "does not exist" else meaning
-            return BorgError(f"borg {command}: {meaning}", kind)
+            return BorgError(f"borg {command}: {meaning}", meaning)
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     return BorgError(f"borg {command} failed (exit {status}): {lines[-1] if lines else 'no message'}")
 

@@ -16,11 +16,13 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
+    ARCHIVE_STAMP_GLOB,
+    MISSING_REPOSITORY,
     ArchiveStats,
     BorgError,
     BorgRepository,
@@ -76,6 +78,7 @@ def repository_for(job: BackupJob, config_dir: str, state_dir: str) -> BorgRepos
         ssh_key=job.ssh_key,
         ssh_options=job.ssh_options,
         lock_wait=job.borg_lock_wait,
+        timeout=job.timeout,
     )
 
 
@@ -166,7 +169,12 @@ class BorgCreated:
     name: str
     stats: ArchiveStats
     repository_created: bool = False
-    warnings: list[str] = field(default_factory=list)
+
+
+def _empty_local_directory(path: str) -> bool:
+    # A directory the backup server's admin created for the repository (borg init accepts it, borg says
+    # "not a valid repository" until then).
+    return path.startswith("/") and os.path.isdir(path) and not os.listdir(path)
 
 
 def create_backup(
@@ -177,9 +185,13 @@ def create_backup(
     sources: Sequence[str],
     base: str,
     warn: Callable[[str], None],
+    may_init: bool = True,
 ) -> BorgCreated:
-    """One archive of ``sources`` (paths under ``base``, stored relative to it as the tar engine does); the
-    repository is created first when it does not exist yet."""
+    """One archive of ``sources`` (paths under ``base``, stored relative to it as the tar engine does).
+
+    The repository is created when it does not exist (or is an empty directory) and ``may_init``: the caller
+    says no once this job has stored an archive there, so that a repository that vanished (a disk not mounted,
+    a path moved on the server) fails the run instead of being replaced by a new, empty one with a new key."""
     members = [os.path.relpath(path, base) for path in sources]
     created = False
     for offset in range(NAME_ATTEMPTS):
@@ -193,7 +205,16 @@ def create_backup(
         try:
             stats = with_stale_lock_broken(repo, create, warn)
         except BorgError as exc:
-            if exc.kind == "missing repository" and not created:
+            missing = exc.kind == MISSING_REPOSITORY or (
+                "not a borg repository" in str(exc) and _empty_local_directory(repo.repository)
+            )
+            if missing and not created:
+                if not may_init:
+                    raise BorgError(
+                        f"{exc}: it held this job's archives before, so no new one is created (a disk not mounted? "
+                        "a path moved?); to start a new repository, remove the job's state file",
+                        exc.kind,
+                    ) from None
                 repo.init(job.encryption or "none")
                 created = True
                 stats = with_stale_lock_broken(repo, create, warn)
@@ -201,13 +222,15 @@ def create_backup(
                 continue
             else:
                 raise
+        for warning in stats.warnings:
+            warn(f"borg create: {warning}")
         return BorgCreated(name, stats, created)
     raise SmgrError("cannot find a free archive name", job=job.name)
 
 
-def verify_archive(job: BackupJob, repo: BorgRepository, name: str) -> None:
-    """``borg check --archives-only`` of the new archive, within the job's timeout."""
-    repo.check(archive=name, timeout=job.timeout)
+def verify_archive(job: BackupJob, repo: BorgRepository, name: str, warn: Callable[[str], None]) -> None:
+    """``borg check --archives-only`` of the new archive, within the job's timeout (any finding fails it)."""
+    with_stale_lock_broken(repo, lambda: repo.check(archive=name, timeout=job.timeout), warn)
 
 
 @dataclass
@@ -215,6 +238,7 @@ class BorgCleanup:
     removed: list[str]
     freed_bytes: int
     dry_run: bool = False
+    kept: int = 0
 
 
 def retain(job: BackupJob, repo: BorgRepository, host: str, dry_run: bool, warn: Callable[[str], None]) -> BorgCleanup:
@@ -226,22 +250,43 @@ def retain(job: BackupJob, repo: BorgRepository, host: str, dry_run: bool, warn:
         "keep_weekly": job.retention.keep_weekly,
         "keep_monthly": job.retention.keep_monthly,
     }
-    removed = with_stale_lock_broken(repo, lambda: repo.prune(job_glob(host, job.name), retention, dry_run), warn)
-    freed = repo.compact() if removed and not dry_run else 0
-    return BorgCleanup(removed, freed, dry_run)
+    removed, kept = with_stale_lock_broken(
+        repo, lambda: repo.prune_counted(job_glob(host, job.name), retention, dry_run), warn
+    )
+    freed = with_stale_lock_broken(repo, repo.compact, warn) if removed and not dry_run else 0
+    return BorgCleanup(removed, freed, dry_run, kept)
 
 
 # --------------------------------------------------------------------------- listing, restore, drill
 
 
-def archives(job: BackupJob, repo: BorgRepository, host: str) -> list[dict[str, Any]]:
+def stored_before(job: BackupJob, state_dir: str, repository: str) -> bool:
+    """Whether a run of this job stored an archive in ``repository`` (then it must exist, and is never created
+    anew); an unreadable state counts as yes."""
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
+
+    try:
+        state = load_state(state_dir, job.name)
+    except SmgrError:
+        return True
+    archive = str((state.get("last_local_success") or {}).get("archive") or "")
+    return archive.startswith(repository + "::")
+
+
+def archives(job: BackupJob, repo: BorgRepository, host: str, missing_ok: bool = True) -> list[dict[str, Any]]:
     """The job's archives, newest first: name, repository, time (UTC, from the name), size (the files' original
     size), original/compressed/deduplicated size and files."""
     from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import stamp_datetime
     from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import iso
 
     found = []
-    for item in repo.archives(archive_glob(host, job.name)):
+    try:
+        listed = repo.archives(archive_glob(host, job.name))
+    except BorgError as exc:
+        if missing_ok and (exc.kind == MISSING_REPOSITORY or _empty_local_directory(repo.repository)):
+            return []  # no run yet: the first one creates the repository
+        raise
+    for item in listed:
         stamp = item["name"].rsplit("-", 1)[-1]
         try:
             when = iso(stamp_datetime(stamp))
@@ -252,12 +297,18 @@ def archives(job: BackupJob, repo: BorgRepository, host: str) -> list[dict[str, 
 
 
 def find_archive(job: BackupJob, repo: BorgRepository, host: str, which: str) -> str:
-    """``latest`` or the name of one of the job's archives."""
-    names = repo.names(archive_glob(host, job.name))
+    """``latest`` (this host's newest archive of the job) or the name of an archive of the job, of any host: a
+    replacement machine with another name restores the old host's archives by name."""
     if which == "latest":
+        names = repo.names(archive_glob(host, job.name))
         if not names:
-            raise SmgrError(f"no archives of this job in {repo.repository}", job=job.name)
+            raise SmgrError(
+                f"no archives of this job from host {host} in {repo.repository} (another host's: smgr list, or "
+                "name the archive)",
+                job=job.name,
+            )
         return names[-1]
+    names = repo.names(f"*+{job.name}-{ARCHIVE_STAMP_GLOB}")
     if which not in names:
         raise SmgrError(f"no archive {which!r} of this job in {repo.repository} (smgr list {job.name})", job=job.name)
     return which
@@ -274,6 +325,34 @@ def members_of(items: list[dict[str, Any]]) -> list[Member]:
         link = str(item.get("linktarget") or item.get("source") or "")
         members.append(Member(str(item["path"]), kind, int(item.get("size") or 0), mode_bits(item.get("mode")), link))
     return members
+
+
+def _as_listed(name: str) -> str:
+    """A restored name as borg 1.2 prints it: bytes that are not UTF-8 (surrogate escapes) as '?'."""
+    return "".join("?" if "\udc80" <= char <= "\udcff" else char for char in name)
+
+
+def with_real_names(members: list[Member], scratch: str) -> list[Member]:
+    """borg 1.2's listing prints a name that is not UTF-8 with '?' for each odd byte (even its verbatim ``bpath``:
+    its output stream replaces them). Such a member is matched to the one restored name that reads the same
+    that way; without a match it stays as listed and the comparison reports it."""
+    odd = [member for member in members if "?" in member.name]
+    if not odd:
+        return members
+    listed = {member.name for member in members}
+    candidates: dict[str, list[str]] = {}
+    for root, dirs, files in os.walk(scratch):
+        for entry in dirs + files:
+            relative = os.path.relpath(os.path.join(root, entry), scratch)
+            if relative not in listed:
+                candidates.setdefault(_as_listed(relative), []).append(relative)
+    resolved = []
+    for member in members:
+        found = candidates.get(member.name, []) if "?" in member.name else []
+        resolved.append(
+            Member(found[0], member.kind, member.size, member.mode, member.link) if len(found) == 1 else member
+        )
+    return resolved
 
 
 def mode_bits(text: Any) -> int:
@@ -301,7 +380,7 @@ def drill(job: BackupJob, repo: BorgRepository, host: str, verify_data: bool) ->
     scratch = tempfile.mkdtemp(prefix=DRILL_PREFIX, dir=job.dest)
     try:
         repo.extract(name, scratch, timeout=job.timeout)
-        members = members_of(repo.items(name))
+        members = with_real_names(members_of(repo.items(name)), scratch)
         problems = compare(members, scratch, 0o7777 if os.geteuid() == 0 else 0o777)
         if problems:
             shown = "; ".join(problems[:MAX_REPORTED])

@@ -171,7 +171,9 @@ def free_space_problems(jobs: Sequence[BackupJob], threshold: FreeSpaceThreshold
     problems = []
     seen = set()
     for job in jobs:
-        where = existing_ancestor(job.dest)
+        # A borg job's space is its local repository's (its dest only stages dumps).
+        watched = job.repository if job.is_borg and (job.repository or "").startswith("/") else job.dest
+        where = existing_ancestor(watched)
         info = os.statvfs(where)
         if info.f_fsid in seen and info.f_fsid:
             continue
@@ -186,7 +188,7 @@ def free_space_problems(jobs: Sequence[BackupJob], threshold: FreeSpaceThreshold
             problems.append(
                 HealthProblem(
                     "free_space",
-                    f"only {free} bytes ({percent:.1f}%) free on the filesystem of {job.dest}, "
+                    f"only {free} bytes ({percent:.1f}%) free on the filesystem of {watched}, "
                     f"below {threshold.describe()}",
                     job.name,
                 )

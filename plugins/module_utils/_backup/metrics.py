@@ -76,9 +76,16 @@ def job_samples(job: BackupJob, state: dict[str, Any], host: str) -> Iterable[tu
     local = state.get("last_local_success") or {}
     if local.get("size") is not None:
         yield "smgr_backup_last_archive_size_bytes", labels, float(local["size"])
-    archives = scan_archives(job.dest, host, job.name)
-    yield "smgr_backup_archives", labels, float(len(archives))
-    yield "smgr_backup_archives_size_bytes", labels, float(sum(record.bytes_on_disk for record in archives))
+    if job.is_borg:
+        # The repository may be remote and is locked while a backup runs: the count borg prune reported at the
+        # last run; a repository's size on disk is shared by its jobs and hosts, so no size sample.
+        kept = local.get("archives_kept")
+        if kept is not None:
+            yield "smgr_backup_archives", labels, float(kept)
+    else:
+        archives = scan_archives(job.dest, host, job.name)
+        yield "smgr_backup_archives", labels, float(len(archives))
+        yield "smgr_backup_archives_size_bytes", labels, float(sum(record.bytes_on_disk for record in archives))
     yield "smgr_backup_consecutive_failures", labels, float(state.get("consecutive_failures", 0))
     yield "smgr_backup_skipped_runs_total", labels, float(state.get("skips_total", 0))
     if job.remote:

@@ -117,6 +117,16 @@ class Plan:
     def changed(self) -> bool:
         return bool(self.files or self.directories)
 
+    def warnings(self) -> list[str]:
+        """What the operator must do besides this change: a borg repository's key is still encrypted with the
+        old passphrase when only the passphrase file changes."""
+        return [
+            f"{change.path}: the passphrase changed; borg still needs the old one until you run borg key "
+            "change-passphrase on the repository (docs/borg.md, changing the passphrase)"
+            for change in self.files
+            if change.secret and change.kind == "update"
+        ]
+
     def job_actions(self) -> list[dict[str, str]]:
         kinds = {change.path: change.kind for change in self.files}
         actions = []

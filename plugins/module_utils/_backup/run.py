@@ -36,6 +36,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_j
     create_backup,
     repository_for,
     retain,
+    stored_before,
     verify_archive,
     verify_data_due,
 )
@@ -134,6 +135,7 @@ class RunResult:
     original_size: int | None = None  # borg: the bytes of the files archived
     deduplicated_size: int | None = None  # borg: the bytes this archive added to the repository (also ``size``)
     repository_created: bool = False  # borg: this run created the repository
+    archives_kept: int | None = None  # borg: the job's archives in the repository after retention
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -426,7 +428,16 @@ def _borg_create_and_verify(
     result.engine = "borg"
     warn = _warner(job, ctx, result)
     ctx.log.info(job.name, f"borg create of {', '.join(sources)} in {repo.repository} ({job.compression})")
-    created = create_backup(job, repo, ctx.host, ctx.now(), sources, base, warn)
+    created = create_backup(
+        job,
+        repo,
+        ctx.host,
+        ctx.now(),
+        sources,
+        base,
+        warn,
+        may_init=not stored_before(job, ctx.settings.state_dir, repo.repository),
+    )
     if created.repository_created:
         result.repository_created = True
         ctx.log.info(job.name, f"created the repository {repo.repository} (encryption {job.encryption})")
@@ -446,12 +457,25 @@ def _borg_create_and_verify(
     )
     if job.verify:
         try:
-            verify_archive(job, repo, created.name)
+            verify_archive(job, repo, created.name, warn)
         except BorgError as exc:
+            if exc.kind in (LOCK_KIND, "timeout"):
+                raise  # not a verdict on the archive
+            _withdraw(job, ctx, repo, created.name)
             raise VerificationFailed(f"borg check of {created.name} failed: {exc}", job=job.name) from exc
         result.verified = True
         ctx.log.info(job.name, f"verified {created.name} (borg check --archives-only)")
     return created.name
+
+
+def _withdraw(job: BackupJob, ctx: RunContext, repo: Any, name: str) -> None:
+    """Delete an archive that failed its check, as the tar engine discards one: restores and drills must never
+    take it for the newest good one."""
+    try:
+        repo.delete(name)
+        ctx.log.error(job.name, f"deleted {name}: it failed borg check")
+    except SmgrError as exc:
+        ctx.log.error(job.name, f"could not delete {name}, which failed borg check: {exc}")
 
 
 def _borg_retain(job: BackupJob, ctx: RunContext, repo: Any, name: str, result: RunResult) -> None:
@@ -460,7 +484,7 @@ def _borg_retain(job: BackupJob, ctx: RunContext, repo: Any, name: str, result: 
     except SmgrError as exc:
         ctx.log.error(job.name, f"retention: {exc}")
         raise PartialFailure(f"retention: {exc}") from exc
-    result.removed, result.freed_bytes = cleanup.removed, cleanup.freed_bytes
+    result.removed, result.freed_bytes, result.archives_kept = cleanup.removed, cleanup.freed_bytes, cleanup.kept
     _log_borg_cleanup(ctx.log, job.name, cleanup, repo.repository)
 
 

@@ -285,7 +285,14 @@ class Runner:
         for warning in warnings:
             log.warning(job.name, f"borg: {warning}")
         log.info(job.name, f"restored {name} into {target}")
-        data = {"archive": f"{repo.repository}::{name}", "target": target, "warnings": warnings, "engine": "borg"}
+        data = {
+            "archive": f"{repo.repository}::{name}",
+            "target": target,
+            "warnings": warnings,
+            "engine": "borg",
+            "sha256": None,  # borg authenticates every chunk it extracts; there is no archive file to hash
+            "checksum_verified": None,
+        }
         self.emit(data, [f"restored {repo.repository}::{name} into {target}"])
         return EXIT_OK
 
@@ -333,10 +340,19 @@ class Runner:
         return EXIT_OK
 
     def list_borg(self, job: BackupJob, data: list[dict[str, Any]], lines: list[str]) -> None:
-        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import archives
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
+            archives,
+            stored_before,
+        )
 
-        repo = self.borg_repository(job)
-        found = archives(job, repo, self.host)
+        try:
+            repo = self.borg_repository(job)
+            missing_ok = not stored_before(job, self.settings.state_dir, repo.repository)
+            found = archives(job, repo, self.host, missing_ok)
+        except SmgrError as exc:  # one unreachable or busy repository must not hide the other jobs
+            data.append({"job": job.name, "engine": "borg", "repository": job.repository, "error": str(exc)})
+            lines.append(f"{job.name} ({job.repository}): cannot list: {exc}")
+            return
         data.append({"job": job.name, "engine": "borg", "repository": repo.repository, "archives": found})
         lines.append(f"{job.name} ({repo.repository}): {len(found)} archive(s)")
         for item in found:

@@ -318,3 +318,99 @@ def test_verify_data_is_weekly():
     assert verify_data_due(None, now) is True
     assert verify_data_due({"verified_data_at": "2026-12-01T00:00:00Z"}, now) is False
     assert verify_data_due({"verified_data_at": "2026-11-28T00:00:00Z"}, now) is True
+
+
+def test_a_check_that_finds_damage_fails(tmp_path, data):
+    """borg check exits 1 (its "warning" code) when it finds errors: that is a failure, not a pass."""
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import BorgError, BorgRepository
+
+    repository = tmp_path / "repo"
+    prefix = borg_prefix(tmp_path / "web1", "web1", str(repository), paths=[str(data / "app")])
+    prefix.run_json("backup", "site", check=0)
+    segment = max((repository / "data").rglob("[0-9]*"), key=lambda path: path.stat().st_size)
+    content = bytearray(segment.read_bytes())
+    for offset in range(100, min(len(content), 4000), 97):
+        content[offset] ^= 0xFF
+    segment.write_bytes(bytes(content))
+    repo = BorgRepository(str(repository), str(tmp_path / "web1-base"), str(prefix.config / "borg" / "site.passphrase"))
+    with pytest.raises(BorgError):
+        repo.check(verify_data=True)
+    drill = prefix.run_json("drill", check=1)["jobs"][0]
+    assert drill["status"] == "failed"
+
+
+def test_file_names_that_are_not_utf8_restore_and_drill(tmp_path, data):
+    odd = os.fsencode(str(data / "app")) + b"/caf\xe9.txt"
+    with open(odd, "wb") as handle:
+        handle.write(b"latin-1 name\n")
+    prefix = borg_prefix(tmp_path / "web1", "web1", str(tmp_path / "repo"), paths=[str(data / "app")])
+    prefix.run_json("backup", "site", check=0)
+    assert prefix.run_json("drill", check=0)["jobs"][0]["status"] == "ok"
+    prefix.run("restore", "site", "--to", str(tmp_path / "restored"), check=0)
+    restored = os.fsencode(str(tmp_path / "restored")) + b"/" + odd.lstrip(b"/")
+    with open(restored, "rb") as handle:
+        assert handle.read() == b"latin-1 name\n"
+
+
+def test_repository_created_in_an_empty_directory_but_never_again_once_used(tmp_path, data):
+    repository = tmp_path / "prepared"
+    repository.mkdir()  # what the backup server's admin prepares for --restrict-to-path
+    prefix = borg_prefix(tmp_path / "web1", "web1", str(repository), paths=[str(data / "app")])
+    assert prefix.run_json("list", check=0)["jobs"][0]["archives"] == []  # before the first run: empty, no error
+    assert prefix.run_json("backup", "site", check=0)["repository_created"] is True
+    os.rename(repository, tmp_path / "unmounted")  # the disk is not mounted any more
+    gone = prefix.run_json("backup", "site", check=1)
+    assert "held this job's archives before" in gone["error"] and not repository.exists()
+    assert "does not exist" in prefix.run_json("list", check=0)["jobs"][0]["error"]
+
+
+def test_a_new_passphrase_warns_that_borg_still_needs_the_old_one(tmp_path, data):
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.plan import FileChange, Plan
+
+    change = FileChange("/c/borg/site.passphrase", b"old\n", b"new\n", 0o600, "update", secret=True)
+    plan = Plan(files=[change], directories=[], jobs=[], runner_path="/r", runner_sha256=None)
+    (warning,) = plan.warnings()
+    assert "borg key change-passphrase" in warning and "old" not in warning.replace("old one", "")
+    assert Plan([FileChange("/c/x", None, b"y", 0o600, "create", secret=True)], [], [], "/r", None).warnings() == []
+
+
+def test_a_replacement_host_restores_the_old_hosts_archive_by_name(tmp_path, data):
+    repository = str(tmp_path / "repo")
+    old = borg_prefix(tmp_path / "old", "web1", repository, paths=[str(data / "app")])
+    name = old.run_json("backup", "site", check=0)["archive"].split("::")[1]
+    new = borg_prefix(tmp_path / "new", "web1-new", repository, paths=[str(data / "app")])
+    assert (
+        "no archives of this job from host web1-new"
+        in new.run("restore", "site", "--to", str(tmp_path / "x"), check=1).stderr
+    )
+    new.run("restore", "site", name, "--to", str(tmp_path / "restored"), check=0)
+    assert (tmp_path / "restored" / str(data / "app").lstrip("/") / "a.txt").read_text() == "alpha\n"
+
+
+def test_ssh_setup_errors_are_named(tmp_path, data):
+    sshd = Sshd(tmp_path / "sshd").start()
+    try:
+        repository = f"ssh://root@127.0.0.1:{sshd.port}{tmp_path / 'remote-repo'}"
+        unknown_host = borg_prefix(
+            tmp_path / "a",
+            "web1",
+            repository,
+            paths=[str(data / "app")],
+            ssh_key=str(sshd.client_key),
+            ssh_options=[f"UserKnownHostsFile={tmp_path / 'empty_known_hosts'}", "StrictHostKeyChecking=yes"],
+        )
+        # borg relays ssh's reason only when it reads it before it exits; the runner then asks ssh itself.
+        assert "known_hosts" in unknown_host.run_json("backup", "site", check=1)["error"]
+        wrong_key = tmp_path / "wrong_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
+        refused = borg_prefix(
+            tmp_path / "b",
+            "web1",
+            repository,
+            paths=[str(data / "app")],
+            ssh_key=str(wrong_key),
+            ssh_options=[f"UserKnownHostsFile={sshd.known_hosts}", "StrictHostKeyChecking=yes"],
+        )
+        assert "ssh refused the key" in refused.run_json("backup", "site", check=1)["error"]
+    finally:
+        sshd.stop()
