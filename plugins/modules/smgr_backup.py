@@ -192,7 +192,7 @@ options:
   name:
     description:
       - Name of a single job to manage; 1 to 64 letters, digits, V(-) or V(_), starting with a letter or digit.
-      - The archive names are C(<host>-<name>-<UTC timestamp>.tar.zst).
+      - The archive names are C(<host>+<name>-<UTC timestamp>.tar.zst) (engine V(borg) - without the suffix).
     type: str
   state:
     description:

@@ -215,8 +215,14 @@ def create_backup(
                         "a path moved?); to start a new repository, remove the job's state file",
                         exc.kind,
                     ) from None
-                repo.init(job.encryption or "none")
-                created = True
+                try:
+                    repo.init(job.encryption or "none")
+                    created = True
+                except BorgError as init_error:
+                    # Hosts sharing a repository start their first runs together: one init wins, the others
+                    # find the repository there and just store their archive.
+                    if "already exists" not in str(init_error):
+                        raise
                 stats = with_stale_lock_broken(repo, create, warn)
             elif "already exists" in str(exc):
                 continue

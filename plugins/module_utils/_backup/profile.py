@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     BACKUP_ENTRY_PREFIX,
+    BORG_KEYS,
     CLEANUP_ENTRY,
     DRILL_ENTRY,
     HEALTH_ENTRY,
@@ -209,6 +210,17 @@ def _mapping(value: Any, variable: str, problems: list[str]) -> dict[str, Any]:
     return dict(value)
 
 
+# Keys of one engine that a job of the other engine does not take from smgr_backup_defaults: the fleet's
+# rsync remote (tar) does not apply to its borg jobs, the fleet's repository (borg) not to its tar jobs.
+TAR_ONLY_KEYS = ("remote", "remote_port", "remote_ssh_key", "remote_ssh_options")
+
+
+def _defaults_for_engine(defaults: Mapping[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
+    engine = job.get("engine", defaults.get("engine")) or "tar"
+    skipped = TAR_ONLY_KEYS if engine == "borg" else BORG_KEYS
+    return {key: value for key, value in defaults.items() if key not in skipped}
+
+
 def _merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``override`` over ``base``, nested mappings merged key by key (Ansible's ``combine(recursive=true)``)."""
     result = dict(base)
@@ -270,7 +282,8 @@ def _backup_jobs(
         except SmgrError as exc:
             problems.append(f"{where}: invalid job name: {exc.reason}")
             continue
-        given = _merged(defaults, _mapping(backups[name], where, problems))
+        own = _mapping(backups[name], where, problems)
+        given = _merged(_defaults_for_engine(defaults, own), own)
         checked = _checked(check, optional, given, where, problems)
         if checked is None or checked_defaults is None:
             continue

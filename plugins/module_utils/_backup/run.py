@@ -554,7 +554,8 @@ def _run_locked(job: BackupJob, ctx: RunContext, result: RunResult, start: datet
     staging = os.path.join(job.dest, STAGING_PREFIX + start.strftime("%Y%m%dT%H%M%SZ"))
     pre_ran = False
     ping(job.ping_url, "/start", ctx.log, job.name)
-    ctx.log.info(job.name, f"backup started (type {job.type}, dest {job.dest})")
+    where = f"repository {job.repository}" if job.is_borg else f"dest {job.dest}"
+    ctx.log.info(job.name, f"backup started (type {job.type}, engine {job.engine}, {where})")
     try:
         ensure_dest(job)
         remove_crash_leftovers(job, ctx.host, ctx.log)

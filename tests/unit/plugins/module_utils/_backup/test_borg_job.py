@@ -414,3 +414,17 @@ def test_ssh_setup_errors_are_named(tmp_path, data):
         assert "ssh refused the key" in refused.run_json("backup", "site", check=1)["error"]
     finally:
         sshd.stop()
+
+
+def test_first_runs_of_hosts_sharing_a_repository_may_start_together(tmp_path, data):
+    repository = str(tmp_path / "shared")
+    prefixes = [borg_prefix(tmp_path / host, host, repository, paths=[str(data / "app")]) for host in ("a", "b", "c")]
+    for prefix in prefixes:
+        prefix.install_runner()
+    runs = [
+        subprocess.Popen([str(prefix.bin), "--json", "backup", "site"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for prefix in prefixes
+    ]
+    results = [json.loads(run.communicate()[0]) for run in runs]
+    assert [result["status"] for result in results] == ["ok", "ok", "ok"], [result["error"] for result in results]
+    assert sum(result["repository_created"] for result in results) == 1

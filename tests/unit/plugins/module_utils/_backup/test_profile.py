@@ -19,6 +19,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profil
     ProfileError,
     build_profile,
     runner_command,
+    with_backup_secrets,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import JobRequest, Target, plan
 
@@ -332,3 +333,56 @@ def test_channels_are_checked_on_the_controller_and_kept_out_of_the_profile():
     bad = dict(notifications, channels=[{"name": "chat", "url": "nosuch://x"}])
     problems = problems_of(smgr_notifications=bad)
     assert any("smgr_notifications: channels.chat.url: names no service Apprise knows" in p for p in problems)
+
+
+def test_defaults_of_the_other_engine_are_not_inherited():
+    """The fleet's rsync remote (tar) is not a borg job's, the fleet's repository (borg) not a tar job's; a key
+    the job sets itself is still checked."""
+    fleet = variables(
+        smgr_backup_defaults={"schedule": "daily_2am", "remote": "backup@vault:/srv/backups", "remote_port": 2222},
+        smgr_backups={
+            "files": {"type": "paths", "paths": ["/srv/files"]},
+            "vault": {
+                "type": "paths",
+                "paths": ["/srv/app"],
+                "engine": "borg",
+                "repository": "/srv/borg",
+                "passphrase": "s3cret",
+            },
+        },
+    )
+    jobs = {job["name"]: job for job in build_profile(fleet, check).backup_jobs}
+    assert jobs["files"]["remote"] == "backup@vault:/srv/backups"
+    assert "remote" not in jobs["vault"] and "remote_port" not in jobs["vault"]
+    assert "passphrase" not in jobs["vault"]  # secrets never in the profile
+    borg_defaults = variables(
+        smgr_backup_defaults={
+            "schedule": "daily_2am",
+            "repository": "/srv/borg",
+            "passphrase": "s3cret",
+            "engine": "borg",
+        },
+        smgr_backups={
+            "app": {"type": "paths", "paths": ["/srv/app"]},
+            "old": {"type": "paths", "paths": ["/srv/old"], "engine": "tar"},
+        },
+    )
+    jobs = {job["name"]: job for job in build_profile(borg_defaults, check).backup_jobs}
+    assert jobs["app"]["repository"] == "/srv/borg" and "repository" not in jobs["old"]
+    with_secrets = with_backup_secrets(build_profile(borg_defaults, check).backup_jobs, borg_defaults)
+    assert [job.get("passphrase") for job in with_secrets] == ["s3cret", None]
+    own = variables(
+        smgr_backups={
+            "vault": {
+                "type": "paths",
+                "paths": ["/srv/app"],
+                "engine": "borg",
+                "repository": "/srv/borg",
+                "passphrase": "s3cret",
+                "remote": "/mnt/usb",
+                "schedule": "daily_2am",
+            }
+        },
+    )
+    with pytest.raises(ProfileError, match="remote: does not apply to engine borg"):
+        build_profile(own, check)
