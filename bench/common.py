@@ -34,7 +34,7 @@ class Settings:
     """Input sizes: the targets' sizes in a full run, small ones with BENCH_QUICK=1 (smoke mode)."""
 
     quick: bool
-    tree_bytes: int  # B4-B6 and the large B7 tree
+    tree_bytes: int  # B4-B6, B12 and the large B7 tree
     small_tree_bytes: int  # the small B7 tree
     schedule_jobs: int  # B3
     cleanup_archives: int  # B8, in total
@@ -42,6 +42,7 @@ class Settings:
     fleet_sizes: Sequence[int]  # B1/B2
     repeats: int  # timed repetitions of the fast rows (the minimum is reported)
     backup_repeats: int  # B4/B5: a 2-3 s run on a noisy 2-core VM needs more tries to show what it can do
+    daily_runs: int  # B12: backups of the tree, a day's changes (1 % of the files) before each after the first
 
     @classmethod
     def from_env(cls, environ: dict[str, str]) -> Settings:
@@ -56,6 +57,7 @@ class Settings:
                 fleet_sizes=(1, 2),
                 repeats=1,
                 backup_repeats=1,
+                daily_runs=3,
             )
         return cls(
             quick=False,
@@ -67,6 +69,7 @@ class Settings:
             fleet_sizes=(10, 30),
             repeats=3,
             backup_repeats=5,
+            daily_runs=7,
         )
 
 
@@ -176,29 +179,52 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (through /proc/PID/task/TID/children)."""
-    found, stack = [], [pid]
+def _tree(pid: int) -> list[tuple[int, int]]:
+    """``pid`` and all its descendants (through /proc/PID/task/TID/children), each with its parent (0 for ``pid``)."""
+    found, stack = [], [(pid, 0)]
     while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(_children(current))
+        current, parent = stack.pop()
+        found.append((current, parent))
+        stack.extend((child, current) for child in _children(current))
     return found
 
 
-def _memory(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of ``pid`` in bytes: resident now, and the most it has ever been resident."""
-    rss = hwm = 0
+def _memory(pid: int) -> tuple[str, int, int]:
+    """(name, VmRSS, VmHWM) of ``pid``, sizes in bytes: its command name (comm), resident now, and the most it has
+    ever been resident."""
+    name, rss, hwm = "", 0, 0
     try:
         with open(f"/proc/{pid}/status", "rb") as handle:
             for line in handle:
-                if line.startswith(b"VmRSS:"):
+                if line.startswith(b"Name:"):
+                    name = line.split(b":", 1)[1].strip().decode("utf-8", "replace")
+                elif line.startswith(b"VmRSS:"):
                     rss = int(line.split()[1]) * 1024
                 elif line.startswith(b"VmHWM:"):
                     hwm = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return rss, hwm
+    return name, rss, hwm
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return [word.decode("utf-8", "replace") for word in handle.read().split(b"\0") if word]
+    except OSError:
+        return []
+
+
+@dataclass
+class ProcessSeen:
+    """One program of a measured process tree as the samples saw it (a process that execs again: once per name)."""
+
+    pid: int
+    name: str  # the command name (comm: a script's file name, e.g. borg, smgr)
+    command: list[str]  # its command line when first seen under this name
+    first: float  # seconds after the start when a sample first saw it
+    last: float  # ... and last saw it: last - first is its run time to within the sampling interval
+    peak: int  # its own peak RSS (VmHWM) at the last sample
 
 
 @dataclass
@@ -209,6 +235,11 @@ class MemoryResult:
     largest_process: int  # ru_maxrss of the largest single process (kernel accounting, exact)
     returncode: int
     peak_processes: list[str] = field(default_factory=list)
+    processes: list[ProcessSeen] = field(default_factory=list)  # every program of the tree, in order of start
+
+    def own_peak(self, name: str) -> int:
+        """The largest own peak RSS of the programs called ``name`` (as sampled; 0 when none was seen)."""
+        return max((seen.peak for seen in self.processes if seen.name == name), default=0)
 
 
 def measure_memory(command: Sequence[str], env: dict[str, str] | None = None, interval: float = 0.01) -> MemoryResult:
@@ -216,7 +247,9 @@ def measure_memory(command: Sequence[str], env: dict[str, str] | None = None, in
 
     Every ``interval`` seconds the tree is walked; for the processes alive at that moment both the sum of their
     current RSS and the sum of their peak RSS (VmHWM) are taken. The latter is an upper bound of what the tree
-    held at once that no sampling gap can miss (each process's own peak is exact). GNU time adds the kernel's
+    held at once that no sampling gap can miss (each process's own peak is exact). A child caught between its fork
+    and its exec (its command line still its parent's) is left out: it shares its parent's pages and shows the
+    parent's peak as its own, which would count the parent twice. GNU time adds the kernel's
     maximum RSS of the largest single process: it runs the command as its own child, because a process forked
     from this (large) bench process would report this process's size as its maximum even after exec.
     """
@@ -229,17 +262,29 @@ def measure_memory(command: Sequence[str], env: dict[str, str] | None = None, in
             env={**os.environ, **(env or {})},
         )
         peak: dict[str, object] = {"bound": 0, "sampled": 0, "who": []}
+        seen: dict[tuple[int, str], ProcessSeen] = {}
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                pids = [pid for pid in _tree(process.pid) if pid != process.pid]  # not GNU time itself
+                tree = _tree(process.pid)
+                lines = {pid: _command_line(pid) for pid, _parent in tree}
+                # Not GNU time itself, nor a child that has not exec'd yet.
+                pids = [pid for pid, parent in tree if pid != process.pid and lines[pid] != lines.get(parent)]
                 sizes = [(pid, *_memory(pid)) for pid in pids]
-                peak["sampled"] = max(int(peak["sampled"]), sum(rss for _pid, rss, _hwm in sizes))
-                bound = sum(hwm for _pid, _rss, hwm in sizes)
+                now = time.perf_counter() - started
+                peak["sampled"] = max(int(peak["sampled"]), sum(rss for _pid, _name, rss, _hwm in sizes))
+                bound = sum(hwm for _pid, _name, _rss, hwm in sizes)
                 if bound > int(peak["bound"]):
                     peak["bound"] = bound
-                    peak["who"] = [f"{_comm(pid)} {hwm / MIB:.1f} MiB" for pid, _rss, hwm in sizes if hwm]
+                    peak["who"] = [f"{_comm(pid)} {hwm / MIB:.1f} MiB" for pid, _name, _rss, hwm in sizes if hwm]
+                for pid, name, _rss, hwm in sizes:
+                    if not name:  # gone between the walk and the read
+                        continue
+                    entry = seen.get((pid, name))
+                    if entry is None:
+                        entry = seen[(pid, name)] = ProcessSeen(pid, name, lines[pid], now, now, hwm)
+                    entry.last, entry.peak = now, max(entry.peak, hwm)
                 done.wait(interval)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -250,7 +295,10 @@ def measure_memory(command: Sequence[str], env: dict[str, str] | None = None, in
         sampler.join()
         lines = Path(report.name).read_text().split()
     largest = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0
-    return MemoryResult(elapsed, int(peak["bound"]), int(peak["sampled"]), largest, returncode, list(peak["who"]))
+    processes = sorted(seen.values(), key=lambda entry: entry.first)
+    return MemoryResult(
+        elapsed, int(peak["bound"]), int(peak["sampled"]), largest, returncode, list(peak["who"]), processes
+    )
 
 
 def _comm(pid: int) -> str:

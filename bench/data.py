@@ -162,3 +162,35 @@ def make_mixed_tree(root: Path, total_bytes: int, seed: int = SEED) -> TreeStats
         for name in dirnames + filenames:
             os.utime(os.path.join(directory, name), (FIXED_MTIME, FIXED_MTIME))
     return stats
+
+
+def change_files(root: Path, fraction: float, seed: int) -> tuple[int, int]:
+    """A day's changes: rewrite ``fraction`` of the files under ``root`` (picked with ``seed``, at least one) with
+    new random content of the same size; returns (files, bytes) rewritten. The files get the time of the write,
+    as changed files do."""
+    rng = random.Random(seed)
+    files = sorted(os.path.join(directory, name) for directory, _dirs, names in os.walk(root) for name in names)
+    chosen = rng.sample(files, max(1, round(len(files) * fraction)))
+    written = 0
+    for path in sorted(chosen):
+        remaining = os.path.getsize(path)
+        with open(path, "r+b") as handle:
+            while remaining:  # 8 MiB at a time, as the tree was written
+                chunk = min(remaining, 8 * MIB)
+                handle.write(rng.randbytes(chunk))
+                remaining -= chunk
+                written += chunk
+    return len(chosen), written
+
+
+def read_tree(root: Path) -> int:
+    """Read every file under ``root`` (into the page cache); returns the bytes read. borg drops the pages of the
+    files it archives from the page cache, so a run after a borg run would otherwise read them from the disk."""
+    buffer = bytearray(8 * MIB)
+    total = 0
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(directory, name), "rb", buffering=0) as handle:
+                while count := handle.readinto(buffer):
+                    total += count
+    return total

@@ -32,6 +32,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(1, str(BENCH_DIR.parent / ".build" / "collections"))
 
 from backup import run_backup_rows  # noqa: E402
+from borg_engine import run_borg_rows  # noqa: E402
 from cleanup import run_cleanup_rows  # noqa: E402
 from common import ROOT, Row, Settings, failed_row, log, render_table, run  # noqa: E402
 from converge import run_converge_rows  # noqa: E402
@@ -58,6 +59,11 @@ SECTIONS: list[Section] = [
         ("B9", "smgr drill", "≤ 1.3"),
         ("B7", "peak memory, small tree", "≤ 64 MiB"),
         ("B7", "peak memory, large tree", "≤ 64 MiB"),
+    ]),
+    ("borg", run_borg_rows, [
+        ("B12", "borg engine, seven daily runs, stored bytes vs tar engine", "≤ 0.25"),
+        ("B12", "borg engine run vs bare borg create", "≤ 1.15"),
+        ("B12", "peak memory of a borg run", "≤ 1.1"),
     ]),
     ("cleanup", run_cleanup_rows, [("B8", "smgr cleanup", "≤ 1.5")]),
     ("report", run_report_rows, [("B11", "fleet report, 200 hosts x 10 jobs", "≤ 1 (both)")]),

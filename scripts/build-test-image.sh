@@ -13,6 +13,8 @@ MIRROR="${SMGR_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES=(
     python3 python3-yaml python3-croniter python3-apt
     cron openssh-server openssh-client rsync zstd tar gzip sudo procps ca-certificates logrotate
+    # the borg engine (the fleet scenario's shared repository; smgr_borg_packages of the role)
+    borgbackup
     # systemd as PID 1 for the timers scenario (podman run --systemd=always IMAGE /sbin/init)
     systemd systemd-sysv dbus
 )
