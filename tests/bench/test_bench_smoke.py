@@ -14,7 +14,26 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_ROWS = ["B1", "B1", "B2", "B2", "B10", "B3", "B4", "B5", "B6", "B6b", "B9", "B7", "B7", "B12", "B12", "B12", "B8", "B11"]
+EXPECTED_ROWS = [
+    "B1",
+    "B1",
+    "B2",
+    "B2",
+    "B10",
+    "B3",
+    "B4",
+    "B5",
+    "B6",
+    "B6b",
+    "B9",
+    "B7",
+    "B7",
+    "B12",
+    "B12",
+    "B12",
+    "B8",
+    "B11",
+]
 COLUMNS = ["#", "what", "ours", "baseline", "ratio", "target", "verdict"]
 
 

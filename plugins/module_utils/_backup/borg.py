@@ -113,7 +113,10 @@ class BorgRepository:
         if self.ssh_key:
             ssh += ["-i", self.ssh_key, "-o", "IdentitiesOnly=yes"]
         given = {option.split("=", 1)[0].lower() for option in self.ssh_options}
-        for option in (*self.ssh_options, *(o for o in SSH_KEEPALIVE if o.split("=")[0].lower() not in given)):
+        for option in (
+            *self.ssh_options,
+            *(o for o in SSH_KEEPALIVE if o.split("=", maxsplit=1)[0].lower() not in given),
+        ):
             ssh += ["-o", option]
         env["BORG_RSH"] = shlex.join(ssh)
         return env
