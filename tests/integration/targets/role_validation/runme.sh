@@ -65,7 +65,8 @@ else
 fi
 
 # A borg job's passphrase goes from the inventory to its 0600 file and nowhere else: not in -vvvv output
-# (module arguments, the profile fact), not in --diff, not in the job file, not in the runner's output or log.
+# (module arguments, the profile fact), not in --diff, not in the job file, not in the runner's output or log;
+# the restore playbook gives the tree back.
 prefix="$work/borg-secret"
 mkdir -p "$prefix/data"
 echo "hello" >"$prefix/data/index.html"
@@ -89,6 +90,10 @@ if ansible-playbook -i localhost, -c local smgr.server_manager.site --diff -vvvv
     "$runner" backup vault >"$work/borg-backup.out" 2>&1 &&
     "$runner" list vault >>"$work/borg-backup.out" 2>&1 &&
     grep -q 'vault (.*repo): 1 archive' "$work/borg-backup.out" &&
+    ansible-playbook -i localhost, -c local smgr.server_manager.restore -e "ansible_python_interpreter=$python" \
+        -e "$borg_vars" -e smgr_job=vault -e "smgr_restore_to=$prefix/restored" >"$work/borg-restore.out" 2>&1 &&
+    grep -q 'borg: every chunk authenticated' "$work/borg-restore.out" &&
+    cmp -s "$prefix/data/index.html" "$prefix/restored/${prefix#/}/data/index.html" &&
     ! grep -rqF -- "$secret" "$work"/borg-*.out "$prefix/opt/server-manager/config/backups.d" \
         "$prefix/opt/server-manager/logs" "$prefix/opt/server-manager/state"; then
     echo "ok   borg-secret"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -428,3 +429,36 @@ def test_first_runs_of_hosts_sharing_a_repository_may_start_together(tmp_path, d
     results = [json.loads(run.communicate()[0]) for run in runs]
     assert [result["status"] for result in results] == ["ok", "ok", "ok"], [result["error"] for result in results]
     assert sum(result["repository_created"] for result in results) == 1
+
+
+def test_mailcow_and_nginx_jobs_store_the_same_layout_with_borg(tmp_path, data):
+    """borg takes the Mailcow helper's output (checked first, as for tar) and an nginx job's paths; hooks run."""
+    from ansible_collections.smgr.server_manager.tests.support.docker_world import MailcowHost
+
+    host = MailcowHost(tmp_path / "mailcow-host", "2025-12")
+    prefix = Prefix(tmp_path / "host", host="mx1")
+    write_passphrase(str(prefix.config / "borg" / "mail.passphrase"), PASSPHRASE)
+    write_passphrase(str(prefix.config / "borg" / "web.passphrase"), PASSPHRASE)
+    repository = str(tmp_path / "repo")
+    marker = tmp_path / "hook-ran"
+    prefix.add_job(
+        name="mail",
+        type="mailcow",
+        mailcow_dir=str(host.dir),
+        engine="borg",
+        repository=repository,
+        pre_command=f"echo $SMGR_JOB > {marker}",
+    )
+    prefix.add_job(name="web", type="nginx", paths=[str(data / "app")], engine="borg", repository=repository)
+    result = json.loads(prefix.run("--json", "backup", "mail", env=host.docker.env, check=0).stdout)
+    assert result["engine"] == "borg" and marker.read_text() == "mail\n"
+    assert [p.name for p in prefix.dest("mail").iterdir() if p.name.startswith(".smgr-staging-")] == []
+    target = tmp_path / "restored"
+    prefix.run("restore", "mail", "--to", str(target), check=0)
+    names = {str(path.relative_to(target)) for path in target.rglob("*")}
+    dumps = [name for name in names if re.fullmatch(r"mailcow-\d{4}(-\d\d){5}", name)]
+    assert len(dumps) == 1 and f"{dumps[0]}/backup_vmail.tar.zst" in names
+    assert "mailcow-dockerized/mailcow.conf" in names
+    assert prefix.run_json("backup", "web", check=0)["status"] == "ok"
+    names = [item["name"] for item in prefix.run_json("list", check=0)["jobs"][1]["archives"]]
+    assert len(names) == 1 and names[0].startswith("mx1+web-")
