@@ -42,10 +42,11 @@ log "tarball $(basename "$tarball"): $((size / 1024)) KiB, $(wc -l <"$WORK/membe
 
 # --- 2. install and ansible-doc -------------------------------------------------------------------
 installed="$WORK/collections"
-ansible-galaxy collection install "$tarball" -p "$installed" >"$WORK/install.log" 2>&1 ||
-    { cat "$WORK/install.log" >&2; die "ansible-galaxy collection install failed"; }
+# Only the empty path: the checkout's link (make's ANSIBLE_COLLECTIONS_PATH) would make the install a no-op.
 export ANSIBLE_COLLECTIONS_PATH="$installed"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
+ansible-galaxy collection install --force "$tarball" -p "$installed" >"$WORK/install.log" 2>&1 ||
+    { cat "$WORK/install.log" >&2; die "ansible-galaxy collection install failed"; }
 collection_dir="$installed/ansible_collections/smgr/server_manager"
 [ -f "$collection_dir/MANIFEST.json" ] || die "not installed in $collection_dir"
 checked=0
