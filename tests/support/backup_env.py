@@ -293,6 +293,14 @@ class Sshd:
             "remote_ssh_options": [f"UserKnownHostsFile={self.known_hosts}", "StrictHostKeyChecking=yes"],
         }
 
+    def borg_options(self, path: str, key: Path | None = None, known_hosts: Path | None = None) -> dict[str, Any]:
+        """A borg job's ``ssh://`` repository at ``path`` on this server (``key``/``known_hosts``: other ones)."""
+        return {
+            "repository": f"ssh://root@127.0.0.1:{self.port}{path}",
+            "ssh_key": str(key or self.client_key),
+            "ssh_options": [f"UserKnownHostsFile={known_hosts or self.known_hosts}", "StrictHostKeyChecking=yes"],
+        }
+
 
 # --------------------------------------------------------------------------- pings
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 
@@ -24,3 +26,28 @@ def target(tmp_path):
         lock_dir=str(tmp_path / "lock"),
         hash_seed="host1",
     )
+
+
+@pytest.fixture
+def base(tmp_path):
+    """smgr_backup arguments that keep the whole host layout under tmp_path/host (archive host web1)."""
+    root = tmp_path / "host"
+    return {
+        "config_dir": str(root / "opt/server-manager/config"),
+        "runner_path": str(root / "opt/server-manager/bin/smgr"),
+        "state_dir": str(root / "opt/server-manager/state"),
+        "log_dir": str(root / "opt/server-manager/logs"),
+        "lock_dir": str(root / "run/lock/smgr"),
+        "backup_root": str(root / "backups"),
+        "archive_host": "web1",
+        "runner_interpreter": sys.executable,
+    }
+
+
+@pytest.fixture
+def data(tmp_path):
+    """A one-file tree to back up."""
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "index.html").write_text("<h1>hi</h1>\n")
+    return root

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 
 import pytest
 
@@ -16,29 +15,6 @@ from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup,
 from ansible_collections.smgr.server_manager.tests.support.module_harness import exit_result, fail_result
 
 PASSPHRASE = "vault-only s3cret passphrase"
-
-
-@pytest.fixture
-def base(tmp_path):
-    root = tmp_path / "host"
-    return {
-        "config_dir": str(root / "opt/server-manager/config"),
-        "runner_path": str(root / "opt/server-manager/bin/smgr"),
-        "state_dir": str(root / "opt/server-manager/state"),
-        "log_dir": str(root / "opt/server-manager/logs"),
-        "lock_dir": str(root / "run/lock/smgr"),
-        "backup_root": str(root / "backups"),
-        "archive_host": "web1",
-        "runner_interpreter": sys.executable,
-    }
-
-
-@pytest.fixture
-def data(tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    (root / "index.html").write_text("<h1>hi</h1>\n")
-    return root
 
 
 def borg_job(data, tmp_path, **extra):

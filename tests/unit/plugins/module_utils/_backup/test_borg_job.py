@@ -134,15 +134,9 @@ def test_shared_repository_each_host_lists_and_prunes_only_its_own(tmp_path, dat
 def test_repository_over_ssh(tmp_path, data):
     sshd = Sshd(tmp_path / "sshd").start()
     try:
-        repository = f"ssh://root@127.0.0.1:{sshd.port}{tmp_path / 'remote-repo'}"
-        prefix = borg_prefix(
-            tmp_path / "web1",
-            "web1",
-            repository,
-            paths=[str(data / "app")],
-            ssh_key=str(sshd.client_key),
-            ssh_options=[f"UserKnownHostsFile={sshd.known_hosts}", "StrictHostKeyChecking=yes"],
-        )
+        options = sshd.borg_options(str(tmp_path / "remote-repo"))
+        repository = options.pop("repository")
+        prefix = borg_prefix(tmp_path / "web1", "web1", repository, paths=[str(data / "app")], **options)
         result = prefix.run_json("backup", "site", check=0)
         assert result["archive"].startswith(repository + "::web1+site-")
         target = tmp_path / "restored"
@@ -391,28 +385,18 @@ def test_a_replacement_host_restores_the_old_hosts_archive_by_name(tmp_path, dat
 def test_ssh_setup_errors_are_named(tmp_path, data):
     sshd = Sshd(tmp_path / "sshd").start()
     try:
-        repository = f"ssh://root@127.0.0.1:{sshd.port}{tmp_path / 'remote-repo'}"
-        unknown_host = borg_prefix(
-            tmp_path / "a",
-            "web1",
-            repository,
-            paths=[str(data / "app")],
-            ssh_key=str(sshd.client_key),
-            ssh_options=[f"UserKnownHostsFile={tmp_path / 'empty_known_hosts'}", "StrictHostKeyChecking=yes"],
-        )
-        # borg relays ssh's reason only when it reads it before it exits; the runner then asks ssh itself.
-        assert "known_hosts" in unknown_host.run_json("backup", "site", check=1)["error"]
+        unknown_host = sshd.borg_options(str(tmp_path / "remote-repo"), known_hosts=tmp_path / "empty_known_hosts")
         wrong_key = tmp_path / "wrong_key"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
-        refused = borg_prefix(
-            tmp_path / "b",
-            "web1",
-            repository,
-            paths=[str(data / "app")],
-            ssh_key=str(wrong_key),
-            ssh_options=[f"UserKnownHostsFile={sshd.known_hosts}", "StrictHostKeyChecking=yes"],
-        )
-        assert "ssh refused the key" in refused.run_json("backup", "site", check=1)["error"]
+        refused = sshd.borg_options(str(tmp_path / "remote-repo"), key=wrong_key)
+        # borg relays ssh's reason only when it reads it before it exits; the runner then asks ssh itself.
+        for root, options, reason in (
+            (tmp_path / "a", unknown_host, "known_hosts"),
+            (tmp_path / "b", refused, "ssh refused the key"),
+        ):
+            repository = options.pop("repository")
+            prefix = borg_prefix(root, "web1", repository, paths=[str(data / "app")], **options)
+            assert reason in prefix.run_json("backup", "site", check=1)["error"]
     finally:
         sshd.stop()
 
