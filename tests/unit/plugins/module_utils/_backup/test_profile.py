@@ -335,6 +335,9 @@ def test_channels_are_checked_on_the_controller_and_kept_out_of_the_profile():
     assert any("smgr_notifications: channels.chat.url: names no service Apprise knows" in p for p in problems)
 
 
+BORG_JOB = {"type": "paths", "paths": ["/srv/app"], "engine": "borg", "repository": "/srv/borg", "passphrase": "s3cret"}
+
+
 def test_defaults_of_the_other_engine_are_not_inherited():
     """The fleet's rsync remote (tar) is not a borg job's, the fleet's repository (borg) not a tar job's; a key
     the job sets itself is still checked."""
@@ -342,13 +345,7 @@ def test_defaults_of_the_other_engine_are_not_inherited():
         smgr_backup_defaults={"schedule": "daily_2am", "remote": "backup@vault:/srv/backups", "remote_port": 2222},
         smgr_backups={
             "files": {"type": "paths", "paths": ["/srv/files"]},
-            "vault": {
-                "type": "paths",
-                "paths": ["/srv/app"],
-                "engine": "borg",
-                "repository": "/srv/borg",
-                "passphrase": "s3cret",
-            },
+            "vault": BORG_JOB,
         },
     )
     jobs = {job["name"]: job for job in build_profile(fleet, check).backup_jobs}
@@ -367,22 +364,13 @@ def test_defaults_of_the_other_engine_are_not_inherited():
             "old": {"type": "paths", "paths": ["/srv/old"], "engine": "tar"},
         },
     )
-    jobs = {job["name"]: job for job in build_profile(borg_defaults, check).backup_jobs}
+    built = build_profile(borg_defaults, check).backup_jobs
+    jobs = {job["name"]: job for job in built}
     assert jobs["app"]["repository"] == "/srv/borg" and "repository" not in jobs["old"]
-    with_secrets = with_backup_secrets(build_profile(borg_defaults, check).backup_jobs, borg_defaults)
+    with_secrets = with_backup_secrets(built, borg_defaults)
     assert [job.get("passphrase") for job in with_secrets] == ["s3cret", None]
     own = variables(
-        smgr_backups={
-            "vault": {
-                "type": "paths",
-                "paths": ["/srv/app"],
-                "engine": "borg",
-                "repository": "/srv/borg",
-                "passphrase": "s3cret",
-                "remote": "/mnt/usb",
-                "schedule": "daily_2am",
-            }
-        },
+        smgr_backups={"vault": {**BORG_JOB, "remote": "/mnt/usb", "schedule": "daily_2am"}},
     )
     with pytest.raises(ProfileError, match="remote: does not apply to engine borg"):
         build_profile(own, check)
