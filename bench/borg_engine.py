@@ -29,8 +29,7 @@ from pathlib import Path
 from common import MemoryResult, ProcessSeen, Row, Settings, log, measure_memory, mib, run, seconds
 from data import SEED, change_files, make_mixed_tree, read_tree
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import write_passphrase
-from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix, write_passphrase
 
 PASSPHRASE = "bench-borg-passphrase"
 CHANGED = 0.01  # of the files, rewritten each day

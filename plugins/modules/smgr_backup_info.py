@@ -237,11 +237,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import sha256_file
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import archives as borg_archives
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
-    repository_for,
-    stored_before,
-)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import listed_archives
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     HAS_YAML,
     YAML_IMPORT_ERROR,
@@ -261,20 +257,15 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors
 
 
 def job_info(job, path, config_dir, settings, host, verify):
+    state = load_state(settings.state_dir, job.name)
     archives_error = None
     if job.is_borg:
-        try:
-            repo = repository_for(job, config_dir, settings.state_dir)
-            missing_ok = not stored_before(job, settings.state_dir, repo.repository)
-            archives = borg_archives(job, repo, host, missing_ok)
-        except SmgrError as exc:  # an unreachable or busy repository must not fail the other jobs
-            archives, archives_error = [], str(exc)
+        archives, archives_error = listed_archives(job, config_dir, settings.state_dir, host, state)
     else:
         archives = archives_of(job, host)
     if verify and not job.is_borg:
         for item in archives:
             item["checksum_ok"] = item["sha256"] is not None and sha256_file(item["path"]) == item["sha256"]
-    state = load_state(settings.state_dir, job.name)
     return dict(
         name=job.name,
         type=job.type,

@@ -139,6 +139,16 @@ class Prefix:
         return sorted(p for p in dest.iterdir() if p.name.endswith((".tar.zst", ".tar.gz")) and p.is_file())
 
 
+def write_passphrase(path: str, passphrase: str) -> None:
+    """A borg job's passphrase file as smgr_backup writes it (0600, its directory 0700)."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, passphrase.encode("utf-8") + b"\n")
+    finally:
+        os.close(fd)
+
+
 # --------------------------------------------------------------------------- trees
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_captured, subprocess_env
 
 BORG = "borg"
 DEFAULT_ENCRYPTION = "repokey-blake2"
@@ -38,27 +38,29 @@ ENCRYPTIONS = (
     "none",
 )
 DEFAULT_COMPRESSION = "zstd,3"
-LOCK_WAIT = 60  # seconds borg waits for another process's repository lock before it gives up
 _COMPRESSION_RE = re.compile(
     r"(?:none|lz4|(?:zstd|zlib|lzma)(?:,\d{1,2})?|auto,(?:lz4|(?:zstd|zlib|lzma)(?:,\d{1,2})?))"
 )
-_SSH_REPO_RE = re.compile(r"ssh://(?:[^@/\s]+@)?[^/:\s]+(?::\d+)?/.+")
-# borg's messages that mean one thing to fix (borg 1.2 exits 2 for all of them).
+_SSH_REPO_RE = re.compile(r"ssh://(?:(?P<user>[^@/\s]+)@)?(?P<host>[^/:\s]+)(?::(?P<port>\d+))?/.+")
+# The kinds of failure callers act on (BorgError.kind), apart from the sentence shown to the operator.
+MISSING_REPOSITORY = "missing_repository"
+LOCKED = "locked"
+CLOSED = "closed"
+NOT_A_REPOSITORY = "not_a_repository"
+# borg's messages that mean one thing to fix (borg 1.2 exits 2 for all of them): (needle, kind, sentence).
 _FAILURES = (
-    ("is incorrect", "the passphrase is wrong (borg cannot decrypt the repository key)"),
-    ("Host key verification failed", "ssh does not know the repository host's key (add it to known_hosts)"),
-    ("Permission denied (publickey", "ssh refused the key (ssh_key is not authorized on the repository host)"),
-    ("Failed to create/acquire the lock", "the repository is locked by another borg process"),
-    ("No space left on device", "no space left on the device of the repository (or of borg's cache)"),
-    ("Connection refused", "the repository's host refused the connection"),  # before borg's own summary below
-    ("Connection closed by remote host", "the repository's host closed the connection"),  # CLOSED
-    ("Remote: ssh", "ssh to the repository failed"),
-    ("Could not resolve hostname", "the repository's host name does not resolve"),
-    ("is not a valid repository", "the path is not a borg repository"),
-    ("No key file for repository", "the repository's key is not on this host (smgr key import)"),
+    ("is incorrect", "passphrase", "the passphrase is wrong (borg cannot decrypt the repository key)"),
+    ("Host key verification failed", "host_key", "ssh does not know the repository host's key (add it to known_hosts)"),
+    ("Permission denied (publickey", "ssh_key", "ssh refused the key (ssh_key is not authorized on its host)"),
+    ("Failed to create/acquire the lock", LOCKED, "the repository is locked by another borg process"),
+    ("No space left on device", "disk_full", "no space left on the device of the repository (or of borg's cache)"),
+    ("Connection refused", "refused", "the repository's host refused the connection"),  # before borg's summary
+    ("Connection closed by remote host", CLOSED, "the repository's host closed the connection"),
+    ("Remote: ssh", "ssh", "ssh to the repository failed"),
+    ("Could not resolve hostname", "resolve", "the repository's host name does not resolve"),
+    ("is not a valid repository", NOT_A_REPOSITORY, "the path is not a borg repository"),
+    ("No key file for repository", "no_key", "the repository's key is not on this host (smgr key import)"),
 )
-MISSING_REPOSITORY = "missing repository"
-CLOSED = "the repository's host closed the connection"
 _MISSING_RE = re.compile(r"^Repository \S.* does not exist\.?$", re.MULTILINE)
 # ssh notices a dead connection within about three minutes instead of never (prune or compact would hang).
 SSH_KEEPALIVE = ("ServerAliveInterval=60", "ServerAliveCountMax=3")
@@ -92,7 +94,7 @@ class BorgRepository:
     remote_path: str | None = None
     ssh_key: str | None = None
     ssh_options: Sequence[str] = field(default_factory=tuple)
-    lock_wait: int = LOCK_WAIT
+    lock_wait: int = 60  # seconds borg waits for another process's repository lock (the job's borg_lock_wait)
     timeout: float | None = None  # seconds each borg command may take (the job's timeout)
 
     def environment(self) -> dict[str, str]:
@@ -133,10 +135,11 @@ class BorgRepository:
         timeout: float | None = None,
         input_text: str | None = None,
         warnings_ok: bool = True,
+        binary: bool = False,
     ) -> subprocess.CompletedProcess:
         """Run ``borg <args>`` (in ``cwd``); how it ended, or BorgError naming ``command`` when it failed. Exit 1
         means finished with warnings: accepted with ``warnings_ok`` (create, extract), a failure otherwise
-        (``borg check`` exits 1 when it found errors)."""
+        (``borg check`` exits 1 when it found errors). ``binary``: stdout as bytes (paths that are not UTF-8)."""
         timeout = timeout if timeout is not None else self.timeout
         try:
             completed = subprocess.run(
@@ -144,8 +147,8 @@ class BorgRepository:
                 cwd=cwd,
                 input=input_text,
                 capture_output=True,
-                text=True,
-                errors="backslashreplace",
+                text=not binary,
+                errors=None if binary else "backslashreplace",
                 env=self.environment(),
                 timeout=timeout,
                 check=False,
@@ -156,11 +159,12 @@ class BorgRepository:
         except subprocess.TimeoutExpired:
             raise BorgError(f"borg {command} did not finish within {timeout:g} s", "timeout") from None
         if completed.returncode not in ((0, 1) if warnings_ok else (0,)):
-            error = classify(command, completed.stderr, completed.returncode)
+            stderr = completed.stderr.decode("utf-8", "backslashreplace") if binary else completed.stderr
+            error = classify(command, stderr, completed.returncode)
             if error.kind == CLOSED and self.repository.startswith("ssh://"):
                 probe = self.ssh_probe()
                 better = classify(command, probe, completed.returncode) if probe else None
-                if better is not None and better.kind not in (None, CLOSED):
+                if better.kind not in (None, CLOSED):
                     error = better
             raise error
         return completed
@@ -168,51 +172,22 @@ class BorgRepository:
     def ssh_probe(self) -> str:
         """What ssh itself says when it connects to the repository's host the way borg does: borg relays ssh's
         reason ("Connection refused", "Host key verification failed") only when it reads it before it exits."""
-        match = re.fullmatch(r"ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^/:]+)(?::(?P<port>\d+))?/.*", self.repository)
+        match = _SSH_REPO_RE.fullmatch(self.repository)
         if not match:
             return ""
         command = shlex.split(self.environment()["BORG_RSH"])
         if match.group("port"):
             command += ["-p", match.group("port")]
         login = f"{match.group('user')}@{match.group('host')}" if match.group("user") else match.group("host")
-        command += ["-o", "ConnectTimeout=10", login, "true"]
-        try:
-            probe = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                errors="backslashreplace",
-                timeout=30,
-                check=False,
-                stdin=subprocess.DEVNULL,
-                env=subprocess_env(),
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-        return probe.stderr if probe.returncode else ""
+        probe = run_captured([*command, "-o", "ConnectTimeout=10", login, "true"], timeout=30)
+        return probe.stderr if probe.status else ""
 
     def target(self, archive: str | None = None) -> str:
         return self.repository if archive is None else f"{self.repository}::{archive}"
 
-    def exists(self) -> bool:
-        try:
-            self.run(["info", "--json", f"--lock-wait={self.lock_wait}", self.repository])
-        except BorgError as exc:
-            if exc.kind == MISSING_REPOSITORY:
-                return False
-            raise
-        return True
-
     def init(self, encryption: str = DEFAULT_ENCRYPTION) -> None:
         check_encryption(encryption, self.passphrase_file)
         self.run(["init", f"--encryption={encryption}", self.repository])
-
-    def ensure(self, encryption: str = DEFAULT_ENCRYPTION) -> bool:
-        """Create the repository when it does not exist yet; whether it was created."""
-        if self.exists():
-            return False
-        self.init(encryption)
-        return True
 
     def create(
         self,
@@ -250,14 +225,11 @@ class BorgRepository:
         return sorted((item["name"] for item in listing.get("archives", [])), key=lambda name: name.rsplit("-", 1)[-1])
 
     def archives(self, glob: str) -> list[dict[str, Any]]:
-        """The archives matching ``glob`` (one host and job: ``archive_glob``), oldest first, with their sizes."""
-        glob = f"--glob-archives={glob}"
-        lock = f"--lock-wait={self.lock_wait}"
-        if not json.loads(self.run(["list", "--json", lock, glob, self.repository])).get("archives"):
-            return []
-        info = json.loads(self.run(["info", "--json", f"--lock-wait={self.lock_wait}", glob, self.repository]))
+        """The archives matching ``glob`` (one host and job: ``archive_glob``) with their sizes (``borg info``;
+        no match is an empty list)."""
+        arguments = ["info", "--json", f"--lock-wait={self.lock_wait}", f"--glob-archives={glob}", self.repository]
         found = []
-        for archive in info.get("archives", []):
+        for archive in json.loads(self.run(arguments)).get("archives", []):
             stats = archive.get("stats", {})
             found.append(
                 {
@@ -269,27 +241,16 @@ class BorgRepository:
                     "files": stats.get("nfiles"),
                 }
             )
-        return sorted(found, key=lambda item: str(item["time"]))
+        return found
 
     def items(self, archive: str) -> list[dict[str, Any]]:
         """The entries of ``archive``: type, mode, size, source (a hard link's or symlink's target) and path, the
         path exactly as stored (``bpath``: a name that is not UTF-8 comes back as the same bytes, surrogate-escaped,
         where ``--json-lines`` would print '?')."""
-        fields = ("type", "mode", "size", "source", "bpath")
+        fields = ("type", "mode", "size", "mtime", "source", "bpath")
         fmt = "".join("{" + name + "}{NUL}" for name in fields)
-        try:
-            completed = subprocess.run(
-                [BORG, "list", f"--lock-wait={self.lock_wait}", f"--format={fmt}", self.target(archive)],
-                capture_output=True,
-                env=self.environment(),
-                timeout=self.timeout,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired:
-            raise BorgError(f"borg list did not finish within {self.timeout:g} s", "timeout") from None
-        if completed.returncode != 0:
-            raise classify("list", completed.stderr.decode("utf-8", "backslashreplace"), completed.returncode)
+        args = ["list", f"--lock-wait={self.lock_wait}", f"--format={fmt}", self.target(archive)]
+        completed = self.completed("list", args, warnings_ok=False, binary=True)
         values = completed.stdout.split(b"\0")[:-1]
         items = []
         for start in range(0, len(values) - len(fields) + 1, len(fields)):
@@ -300,14 +261,11 @@ class BorgRepository:
             items.append(record)
         return items
 
-    def prune(self, glob: str, retention: Mapping[str, int | None], dry_run: bool = False) -> list[str]:
-        """Apply the job's retention to its own archives (``glob``); the names removed (or that would be)."""
-        return self.prune_counted(glob, retention, dry_run)[0]
-
-    def prune_counted(
+    def prune(
         self, glob: str, retention: Mapping[str, int | None], dry_run: bool = False
-    ) -> tuple[list[str], int]:
-        """``prune``, and how many of the job's archives are kept."""
+    ) -> tuple[list[str], list[str]]:
+        """Apply the job's retention to its own archives (``glob``): the names removed (or that would be) and the
+        names kept."""
         args = [
             "prune",
             "--list",
@@ -319,7 +277,7 @@ class BorgRepository:
             args.append("--dry-run")
         completed = self.completed("prune", [*args, self.repository], warnings_ok=False)
         output = completed.stdout + "\n" + completed.stderr  # the stream of --list differs by version
-        kept = len(re.findall(r"^Keeping archive", output, re.MULTILINE))
+        kept = re.findall(r"^Keeping archive(?: \(rule: [^)]*\))?:\s+(\S+)", output, re.MULTILINE)
         pattern = re.compile(r"^(?:Would prune|Pruning archive(?: \(\d+/\d+\))?):\s+(\S+)", re.MULTILINE)
         return pattern.findall(output), kept
 
@@ -390,9 +348,9 @@ def classify(command: str, stderr: str, status: int) -> BorgError:
     """borg's failure as one sentence: the cause when its message names one, else its last line."""
     if _MISSING_RE.search(stderr):
         return BorgError(f"borg {command}: the repository does not exist", MISSING_REPOSITORY)
-    for needle, meaning in _FAILURES:
+    for needle, kind, meaning in _FAILURES:
         if needle in stderr:
-            return BorgError(f"borg {command}: {meaning}", meaning)
+            return BorgError(f"borg {command}: {meaning}", kind)
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     return BorgError(f"borg {command} failed (exit {status}): {lines[-1] if lines else 'no message'}")
 
@@ -475,16 +433,3 @@ def local_host_names() -> set[str]:
 
     name = socket.gethostname()
     return {name, name.split(".")[0], socket.getfqdn(name)}
-
-
-def write_passphrase(path: str, passphrase: str) -> None:
-    """The passphrase file: 0600, created that way (never readable by others, not even for a moment)."""
-    if not passphrase or "\n" in passphrase or "\x00" in passphrase:
-        raise SmgrError("must be one line of text", field="passphrase")
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, passphrase.encode("utf-8") + b"\n")
-    finally:
-        os.close(fd)

@@ -12,17 +12,18 @@ by borg through ``BORG_PASSCOMMAND``), borg's cache and security records in ``<s
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
     ARCHIVE_STAMP_GLOB,
+    LOCKED,
     MISSING_REPOSITORY,
+    NOT_A_REPOSITORY,
     ArchiveStats,
     BorgError,
     BorgRepository,
@@ -32,19 +33,18 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg i
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill import (
     DRILL_PREFIX,
-    MAX_REPORTED,
-    DrillFailed,
     Member,
-    compare,
+    raise_if_different,
+    remove_scratch,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import CleanupResult
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 PASSPHRASE_SUBDIR = "borg"
 PASSPHRASE_SUFFIX = ".passphrase"
 BASE_SUBDIR = "borg"
 VERIFY_DATA_DAYS = 7  # a drill also reads and authenticates the newest archive's data when the last one is older
-LOCK_KIND = "the repository is locked by another borg process"
 NAME_ATTEMPTS = 60  # a second later each time the name is taken (runs in quick succession)
 
 Result = TypeVar("Result")
@@ -148,7 +148,7 @@ def with_stale_lock_broken(repo: BorgRepository, action: Callable[[], Result], w
     try:
         return action()
     except BorgError as exc:
-        if exc.kind != LOCK_KIND:
+        if exc.kind != LOCKED:
             raise
         holder = stale_lock(repo)
         if holder is None:
@@ -206,7 +206,7 @@ def create_backup(
             stats = with_stale_lock_broken(repo, create, warn)
         except BorgError as exc:
             missing = exc.kind == MISSING_REPOSITORY or (
-                "not a borg repository" in str(exc) and _empty_local_directory(repo.repository)
+                exc.kind == NOT_A_REPOSITORY and _empty_local_directory(repo.repository)
             )
             if missing and not created:
                 if not may_init:
@@ -239,42 +239,20 @@ def verify_archive(job: BackupJob, repo: BorgRepository, name: str, warn: Callab
     with_stale_lock_broken(repo, lambda: repo.check(archive=name, timeout=job.timeout), warn)
 
 
-@dataclass
-class BorgCleanup:
-    removed: list[str]
-    freed_bytes: int
-    dry_run: bool = False
-    kept: int = 0
-
-
-def retain(job: BackupJob, repo: BorgRepository, host: str, dry_run: bool, warn: Callable[[str], None]) -> BorgCleanup:
+def retain(
+    job: BackupJob, repo: BorgRepository, host: str, dry_run: bool, warn: Callable[[str], None]
+) -> CleanupResult:
     """The job's retention as ``borg prune`` of its own archives, then ``borg compact`` when something went."""
-    retention = {
-        "keep_days": job.retention.keep_days,
-        "keep_min": job.retention.keep_min,
-        "keep_daily": job.retention.keep_daily,
-        "keep_weekly": job.retention.keep_weekly,
-        "keep_monthly": job.retention.keep_monthly,
-    }
     removed, kept = with_stale_lock_broken(
-        repo, lambda: repo.prune_counted(job_glob(host, job.name), retention, dry_run), warn
+        repo, lambda: repo.prune(job_glob(host, job.name), asdict(job.retention), dry_run), warn
     )
     freed = with_stale_lock_broken(repo, repo.compact, warn) if removed and not dry_run else 0
-    return BorgCleanup(removed, freed, dry_run, kept)
+    return CleanupResult(kept=kept, removed=removed, freed_bytes=freed, dry_run=dry_run)
 
 
-# --------------------------------------------------------------------------- listing, restore, drill
-
-
-def stored_before(job: BackupJob, state_dir: str, repository: str) -> bool:
-    """Whether a run of this job stored an archive in ``repository`` (then it must exist, and is never created
-    anew); an unreadable state counts as yes."""
-    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
-
-    try:
-        state = load_state(state_dir, job.name)
-    except SmgrError:
-        return True
+def stored_before(state: dict[str, Any], repository: str) -> bool:
+    """Whether a run of the job stored an archive in ``repository`` (its ``state``): then the repository must
+    exist and is never created anew."""
     archive = str((state.get("last_local_success") or {}).get("archive") or "")
     return archive.startswith(repository + "::")
 
@@ -300,6 +278,19 @@ def archives(job: BackupJob, repo: BorgRepository, host: str, missing_ok: bool =
             when = item.get("time")
         found.append({**item, "time": when, "size": item.get("original_size"), "repository": repo.repository})
     return sorted(found, key=lambda item: str(item["time"]), reverse=True)
+
+
+def listed_archives(
+    job: BackupJob, config_dir: str, state_dir: str, host: str, state: dict[str, Any]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``smgr list``'s and smgr_backup_info's view of a borg job: (archives, None), or ([], why) when the
+    repository cannot be read (unreachable, locked, gone after it held the job's archives): one repository must
+    not hide the other jobs."""
+    try:
+        repo = repository_for(job, config_dir, state_dir)
+        return archives(job, repo, host, missing_ok=not stored_before(state, repo.repository)), None
+    except SmgrError as exc:
+        return [], str(exc)
 
 
 def find_archive(job: BackupJob, repo: BorgRepository, host: str, which: str) -> str:
@@ -387,29 +378,10 @@ def drill(job: BackupJob, repo: BorgRepository, host: str, verify_data: bool) ->
     try:
         repo.extract(name, scratch, timeout=job.timeout)
         members = with_real_names(members_of(repo.items(name)), scratch)
-        problems = compare(members, scratch, 0o7777 if os.geteuid() == 0 else 0o777)
-        if problems:
-            shown = "; ".join(problems[:MAX_REPORTED])
-            more = f" (and {len(problems) - MAX_REPORTED} more)" if len(problems) > MAX_REPORTED else ""
-            raise DrillFailed(f"{name} restores differently from its contents: {shown}{more}")
+        raise_if_different(name, members, scratch)
         return name, len(members), sum(member.size for member in members if member.kind == "file")
     finally:
-        _remove_scratch(scratch)
-
-
-def _remove_scratch(path: str) -> None:
-    # An archive may hold read-only directories: make them writable on the way down so rmtree can empty them.
-    for root, dirs, _files in os.walk(path):
-        for name in dirs:
-            full = os.path.join(root, name)
-            if not os.path.islink(full):
-                os.chmod(full, 0o700)
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def restore(repo: BorgRepository, name: str, target: str, timeout: float | None = None) -> list[str]:
-    """Extract archive ``name`` into ``target`` (prepared by the caller); borg's warnings."""
-    return repo.extract(name, target, timeout=timeout)
+        remove_scratch(scratch)
 
 
 def verify_data_due(previous: dict[str, Any] | None, now: datetime) -> bool:

@@ -179,6 +179,16 @@ def _restored_tree(scratch: str) -> set[str]:
     return found
 
 
+def raise_if_different(name: str, members: list[Member], scratch: str) -> None:
+    """DrillFailed naming archive ``name`` and the first differences when the restored tree differs from its
+    members. Without root, set-user-ID, set-group-ID and sticky bits cannot be restored: only the rest counts."""
+    problems = compare(members, scratch, 0o7777 if os.geteuid() == 0 else 0o777)
+    if problems:
+        shown = "; ".join(problems[:MAX_REPORTED])
+        more = f" (and {len(problems) - MAX_REPORTED} more)" if len(problems) > MAX_REPORTED else ""
+        raise DrillFailed(f"{name} restores differently from its contents: {shown}{more}")
+
+
 def compare(members: list[Member], scratch: str, mode_mask: int) -> list[str]:
     """What differs between the archive's members and the restored tree (empty: identical)."""
     problems = []
@@ -223,7 +233,7 @@ def compare(members: list[Member], scratch: str, mode_mask: int) -> list[str]:
     return problems
 
 
-def _remove_tree(path: str) -> None:
+def remove_scratch(path: str) -> None:
     """Remove the scratch directory, read-only directories of the archive included.
 
     ``rm -rf`` first (it removes tens of thousands of files faster than Python walking them, and as root it
@@ -266,12 +276,7 @@ def drill_archive(path: str, scratch_parent: str) -> tuple[int, int]:
         members, digest = restore_and_list(path, scratch)
         if digest != expected:
             raise DrillFailed(f"{name} has SHA-256 {digest}, its sidecar says {expected}: the archive changed")
-        # Without root, tar cannot restore set-user-ID, set-group-ID and sticky bits: only the rest is compared.
-        problems = compare(members, scratch, 0o7777 if os.geteuid() == 0 else 0o777)
-        if problems:
-            shown = "; ".join(problems[:MAX_REPORTED])
-            more = f" (and {len(problems) - MAX_REPORTED} more)" if len(problems) > MAX_REPORTED else ""
-            raise DrillFailed(f"{name} restores differently from its contents: {shown}{more}")
+        raise_if_different(name, members, scratch)
         return len(members), sum(member.size for member in members if member.kind == "file")
     finally:
-        _remove_tree(scratch)
+        remove_scratch(scratch)

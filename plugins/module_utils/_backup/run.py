@@ -30,9 +30,8 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     publish,
     sha256_file,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import BorgError
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import LOCKED, BorgError
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
-    LOCK_KIND,
     create_backup,
     repository_for,
     retain,
@@ -76,6 +75,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state 
     load_state,
     record_drill,
     record_run,
+    state_path,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
@@ -436,7 +436,7 @@ def _borg_create_and_verify(
         sources,
         base,
         warn,
-        may_init=not stored_before(job, ctx.settings.state_dir, repo.repository),
+        may_init=not stored_before(_state_or_unknown(job, ctx), repo.repository),
     )
     if created.repository_created:
         result.repository_created = True
@@ -459,7 +459,7 @@ def _borg_create_and_verify(
         try:
             verify_archive(job, repo, created.name, warn)
         except BorgError as exc:
-            if exc.kind in (LOCK_KIND, "timeout"):
+            if exc.kind in (LOCKED, "timeout"):
                 raise  # not a verdict on the archive
             _withdraw(job, ctx, repo, created.name)
             raise VerificationFailed(f"borg check of {created.name} failed: {exc}", job=job.name) from exc
@@ -478,27 +478,26 @@ def _withdraw(job: BackupJob, ctx: RunContext, repo: Any, name: str) -> None:
         ctx.log.error(job.name, f"could not delete {name}, which failed borg check: {exc}")
 
 
-def _borg_retain(job: BackupJob, ctx: RunContext, repo: Any, name: str, result: RunResult) -> None:
+def _state_or_unknown(job: BackupJob, ctx: RunContext) -> dict[str, Any]:
+    """The job's state; when it cannot be read, one that says an archive was stored (then a missing repository
+    is never replaced by a new one)."""
+    unknown = {"last_local_success": {"archive": f"{job.repository}::(state unreadable)"}}
+    try:
+        state = load_state(ctx.settings.state_dir, job.name)
+    except SmgrError:
+        return unknown
+    # load_state reads a corrupt file as "never ran": for this decision that is not good enough.
+    return state or (unknown if os.path.exists(state_path(ctx.settings.state_dir, job.name)) else {})
+
+
+def _borg_retain(job: BackupJob, ctx: RunContext, repo: Any, result: RunResult) -> None:
     try:
         cleanup = retain(job, repo, ctx.host, False, _warner(job, ctx, result))
     except SmgrError as exc:
         ctx.log.error(job.name, f"retention: {exc}")
         raise PartialFailure(f"retention: {exc}") from exc
-    result.removed, result.freed_bytes, result.archives_kept = cleanup.removed, cleanup.freed_bytes, cleanup.kept
-    _log_borg_cleanup(ctx.log, job.name, cleanup, repo.repository)
-
-
-def _log_borg_cleanup(log: RunLog, job: str, cleanup: Any, repository: str) -> None:
-    if not cleanup.removed:
-        log.info(job, f"retention: nothing to prune in {repository}")
-    elif cleanup.dry_run:
-        log.info(job, f"retention would prune {len(cleanup.removed)} archive(s): {', '.join(cleanup.removed)}")
-    else:
-        log.info(
-            job,
-            f"retention pruned {len(cleanup.removed)} archive(s) in {repository}, compact freed "
-            f"{human_bytes(cleanup.freed_bytes)}: {', '.join(cleanup.removed)}",
-        )
+    result.removed, result.freed_bytes, result.archives_kept = cleanup.removed, cleanup.freed_bytes, len(cleanup.kept)
+    _log_cleanup(ctx.log, job.name, cleanup, f"in {repo.repository}")
 
 
 def _warner(job: BackupJob, ctx: RunContext, result: RunResult) -> Callable[[str], None]:
@@ -565,9 +564,9 @@ def _run_locked(job: BackupJob, ctx: RunContext, result: RunResult, start: datet
         sources, base = _prepare_sources(job, ctx, staging, result)
         if job.is_borg:
             repo = ctx.borg_repository(job)
-            name = _borg_create_and_verify(job, ctx, repo, sources, base, result)
+            _borg_create_and_verify(job, ctx, repo, sources, base, result)
             shutil.rmtree(staging, ignore_errors=True)
-            _borg_retain(job, ctx, repo, name, result)
+            _borg_retain(job, ctx, repo, result)
         else:
             final = _archive_and_publish(job, ctx, sources, base, result)
             shutil.rmtree(staging, ignore_errors=True)
@@ -580,7 +579,7 @@ def _run_locked(job: BackupJob, ctx: RunContext, result: RunResult, start: datet
         ctx.log.error(job.name, str(exc))
     except BorgError as exc:
         # Another borg process holding the repository is the "previous run still runs" case of a shared one.
-        exit_code = EXIT_LOCKED if exc.kind == LOCK_KIND else EXIT_FAILED
+        exit_code = EXIT_LOCKED if exc.kind == LOCKED else EXIT_FAILED
         result.status, result.exit_code, result.error = "failed", exit_code, f"job {job.name!r}: {exc}"
         ctx.log.error(job.name, result.error)
     except SmgrError as exc:
@@ -692,9 +691,9 @@ def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> dict[str, Any
         if job.is_borg:
             repo = ctx.borg_repository(job)
             cleanup = retain(job, repo, ctx.host, dry_run, lambda message: ctx.log.warning(job.name, message))
-            _log_borg_cleanup(ctx.log, job.name, cleanup, repo.repository)
+            _log_cleanup(ctx.log, job.name, cleanup, f"in {repo.repository}")
             report.update(status="ok", exit_code=EXIT_OK, removed=cleanup.removed, freed_bytes=cleanup.freed_bytes)
-            report.update(engine="borg", repository=repo.repository)
+            report.update(kept=len(cleanup.kept), engine="borg", repository=repo.repository)
             return report
         local = apply_retention(job.dest, ctx.host, job.name, job.retention, ctx.now(), dry_run)
         _log_cleanup(ctx.log, job.name, local, f"in {job.dest}")

@@ -241,11 +241,6 @@ class Runner:
         codes = [{"ok": EXIT_OK, "skipped": EXIT_LOCKED}.get(result.status, EXIT_FAILED) for result in results]
         return overall_exit(codes)
 
-    def borg_repository(self, job: BackupJob) -> Any:
-        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import repository_for
-
-        return repository_for(job, self.config_dir, self.settings.state_dir)
-
     def restore(self, args: argparse.Namespace) -> int:
         job = self.job(args.job)
         if job.is_borg:
@@ -270,7 +265,7 @@ class Runner:
         """``smgr restore`` of a borg job: an archive of the job (``latest`` or its name) extracted by borg."""
         from ansible_collections.smgr.server_manager.plugins.module_utils._backup import borg_job
 
-        repo = self.borg_repository(job)
+        repo = borg_job.repository_for(job, self.config_dir, self.settings.state_dir)
         name = borg_job.find_archive(job, repo, self.host, args.archive)
         if args.list:
             items = repo.items(name)
@@ -286,7 +281,7 @@ class Runner:
         log = RunLog(self.settings.log_dir, "restore", echo=self.stderr)
         log.info(job.name, f"restoring {repo.repository}::{name} into {target}")
         prepare_target(target, args.force)
-        warnings = borg_job.restore(repo, name, target)
+        warnings = repo.extract(name, target)
         for warning in warnings:
             log.warning(job.name, f"borg: {warning}")
         log.info(job.name, f"restored {name} into {target}")
@@ -309,7 +304,9 @@ class Runner:
             raise UsageError(f"job {job.name!r} uses engine {job.engine}: it has no borg key")
         if job.encryption == "none":
             raise UsageError(f"job {job.name!r}: the repository is not encrypted (encryption none): it has no key")
-        repo = self.borg_repository(job)
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import repository_for
+
+        repo = repository_for(job, self.config_dir, self.settings.state_dir)
         if args.action == "export":
             self.stdout.write(repo.export_key())
             self.stdout.flush()
@@ -345,21 +342,17 @@ class Runner:
         return EXIT_OK
 
     def list_borg(self, job: BackupJob, data: list[dict[str, Any]], lines: list[str]) -> None:
-        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
-            archives,
-            stored_before,
-        )
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import listed_archives
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
 
-        try:
-            repo = self.borg_repository(job)
-            missing_ok = not stored_before(job, self.settings.state_dir, repo.repository)
-            found = archives(job, repo, self.host, missing_ok)
-        except SmgrError as exc:  # one unreachable or busy repository must not hide the other jobs
-            data.append({"job": job.name, "engine": "borg", "repository": job.repository, "error": str(exc)})
-            lines.append(f"{job.name} ({job.repository}): cannot list: {exc}")
+        state = load_state(self.settings.state_dir, job.name)
+        found, error = listed_archives(job, self.config_dir, self.settings.state_dir, self.host, state)
+        if error is not None:
+            data.append({"job": job.name, "engine": "borg", "repository": job.repository, "error": error})
+            lines.append(f"{job.name} ({job.repository}): cannot list: {error}")
             return
-        data.append({"job": job.name, "engine": "borg", "repository": repo.repository, "archives": found})
-        lines.append(f"{job.name} ({repo.repository}): {len(found)} archive(s)")
+        data.append({"job": job.name, "engine": "borg", "repository": job.repository, "archives": found})
+        lines.append(f"{job.name} ({job.repository}): {len(found)} archive(s)")
         for item in found:
             lines.append(
                 f"  {item['time']}  {human_bytes(item['original_size'] or 0):>10} original  "

@@ -13,15 +13,17 @@ import time
 import pytest
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
+    LOCKED,
+    MISSING_REPOSITORY,
     BorgError,
     BorgRepository,
     archive_glob,
     check_compression,
     check_repository,
     prune_arguments,
-    write_passphrase,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.tests.support.backup_env import write_passphrase
 
 PASSPHRASE = "correct horse battery staple 42"
 
@@ -44,7 +46,7 @@ def data(tmp_path):
 
 
 def test_create_list_prune_compact_extract(repo, data, tmp_path):
-    assert repo.ensure() is True and repo.ensure() is False
+    repo.init()
     first = repo.create("web1+site-20261201T020000Z", [str(data)])
     assert first.files == 2 and first.original_size > 64 * 1024
     (data / "a.txt").write_text("alpha changed\n")
@@ -54,8 +56,12 @@ def test_create_list_prune_compact_extract(repo, data, tmp_path):
     listed = repo.archives(archive_glob("web1", "site"))
     assert [item["name"] for item in listed] == ["web1+site-20261201T020000Z", "web1+site-20261202T020000Z"]
     assert listed[0]["files"] == 2 and listed[0]["original_size"] >= 64 * 1024
-    assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}, dry_run=True) == ["web1+site-20261201T020000Z"]
-    assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}) == ["web1+site-20261201T020000Z"]
+    kept = ["web1+site-20261202T020000Z"]
+    assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}, dry_run=True) == (
+        ["web1+site-20261201T020000Z"],
+        kept,
+    )
+    assert repo.prune(archive_glob("web1", "site"), {"keep_min": 1}) == (["web1+site-20261201T020000Z"], kept)
     assert repo.compact() >= 0
     assert [item["name"] for item in repo.archives(archive_glob("web2", "site"))] == [
         "web2+site-20261202T020000Z"
@@ -68,7 +74,7 @@ def test_create_list_prune_compact_extract(repo, data, tmp_path):
 
 
 def test_the_exported_key_and_the_passphrase_alone_open_the_repository(repo, data, tmp_path):
-    repo.ensure(encryption="keyfile-blake2")  # the key lives outside the repository: lose it, lose the data
+    repo.init(encryption="keyfile-blake2")  # the key lives outside the repository: lose it, lose the data
     repo.create("web1+site-20261201T020000Z", [str(data)])
     key = repo.export_key()
     assert key.startswith("BORG_KEY ") and PASSPHRASE not in key
@@ -82,8 +88,8 @@ def test_the_exported_key_and_the_passphrase_alone_open_the_repository(repo, dat
 def test_failures_say_what_to_fix_and_never_the_passphrase(repo, data, tmp_path):
     with pytest.raises(BorgError) as missing:
         repo.archives(archive_glob("web1", "site"))
-    assert missing.value.kind == "missing repository"
-    repo.ensure()
+    assert missing.value.kind == MISSING_REPOSITORY
+    repo.init()
     write_passphrase(str(tmp_path / "wrong"), "not it")
     wrong = BorgRepository(repo.repository, repo.base_dir, str(tmp_path / "wrong"), lock_wait=1)
     with pytest.raises(BorgError) as caught:
@@ -94,7 +100,7 @@ def test_failures_say_what_to_fix_and_never_the_passphrase(repo, data, tmp_path)
 
 def test_a_held_lock_is_reported_and_a_dead_holders_lock_is_taken_over(repo):
     """borg removes the lock of a process of this host that no longer runs (borg's own stale-lock rule)."""
-    repo.ensure()
+    repo.init()
     holder = subprocess.Popen(
         ["borg", "with-lock", repo.repository, "sleep", "60"], env=repo.environment(), start_new_session=True
     )
@@ -105,7 +111,7 @@ def test_a_held_lock_is_reported_and_a_dead_holders_lock_is_taken_over(repo):
             time.sleep(0.1)
         with pytest.raises(BorgError) as locked:
             repo.check()
-        assert "locked by another borg process" in str(locked.value)
+        assert locked.value.kind == LOCKED and "locked by another borg process" in str(locked.value)
         os.killpg(holder.pid, signal.SIGKILL)  # killed: its lock stays behind
         holder.wait()
         repo.check()
@@ -113,14 +119,6 @@ def test_a_held_lock_is_reported_and_a_dead_holders_lock_is_taken_over(repo):
     finally:
         if holder.poll() is None:
             os.killpg(holder.pid, signal.SIGKILL)
-
-
-def test_passphrase_file_is_private_from_the_start(tmp_path):
-    path = tmp_path / "d" / "p"
-    write_passphrase(str(path), "x y z")
-    assert oct(path.stat().st_mode & 0o777) == "0o600" and path.read_text() == "x y z\n"
-    with pytest.raises(SmgrError, match="passphrase: must be one line"):
-        write_passphrase(str(path), "a\nb")
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import write_passphrase
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
     exclude_patterns,
     members_of,
     mode_bits,
     verify_data_due,
 )
-from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix, Sshd, free_port, snapshot
+from ansible_collections.smgr.server_manager.tests.support.backup_env import (
+    Prefix,
+    Sshd,
+    free_port,
+    snapshot,
+    write_passphrase,
+)
 
 PASSPHRASE = "the borg passphrase 7f3a"
 
