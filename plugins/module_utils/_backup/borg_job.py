@@ -96,7 +96,9 @@ def exclude_patterns(patterns: Sequence[str]) -> list[str]:
             result.append("fm:" + (os.path.normpath(pattern).lstrip("/") or "."))
         else:
             floating = pattern.rstrip("/") or pattern
-            result += ["fm:" + floating, "fm:*/" + floating]
+            result.append("fm:" + floating)
+            if not floating.startswith("*"):  # a leading star already crosses '/'
+                result.append("fm:*/" + floating)
     return result
 
 

@@ -10,6 +10,7 @@ import os
 import stat
 
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_backup_info
 from ansible_collections.smgr.server_manager.tests.support.module_harness import exit_result, fail_result
@@ -52,8 +53,12 @@ def test_passphrase_file_check_real_idempotent_and_never_shown(base, data, tmp_p
     assert PASSPHRASE not in text and "engine: borg" in text and "encryption: repokey-blake2" in text
     assert exit_result(smgr_backup, args)["changed"] is False
     assert exit_result(smgr_backup, args, check=True)["changed"] is False
-    # A new passphrase: the diff says it changed, and still shows no value.
+    assert not [text for text in ansible_warnings.get_warning_messages() if "passphrase changed" in text]
+    # A new passphrase: the diff says it changed and still shows no value; the task warns that borg still
+    # needs the old one.
     changed = exit_result(smgr_backup, dict(base, jobs=[borg_job(data, tmp_path, passphrase="another one")]))
+    (warning,) = [text for text in ansible_warnings.get_warning_messages() if "passphrase changed" in text]
+    assert "borg key change-passphrase" in warning and "another one" not in warning
     diffs = {item["after_header"]: item for item in changed["diff"]}
     assert diffs[passphrase_file(base)]["before"] == "********\n"
     assert diffs[passphrase_file(base)]["after"] == "******** (changed)\n"

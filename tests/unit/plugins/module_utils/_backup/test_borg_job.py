@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
-    exclude_patterns,
     members_of,
     mode_bits,
     verify_data_due,
@@ -287,14 +286,25 @@ def test_key_export_and_a_new_machine_restores_from_repository_key_and_passphras
     assert "has no borg key" in tar_job.run("key", "export", "plain", check=2).stderr
 
 
-def test_exclude_patterns_keep_tar_meaning():
-    assert exclude_patterns(["/srv/app/cache", "*.log", "tmp/"]) == [
-        "fm:srv/app/cache",
-        "fm:*.log",
-        "fm:*/*.log",
-        "fm:tmp",
-        "fm:*/tmp",
-    ]
+def test_excludes_mean_what_they_mean_for_tar(tmp_path, data):
+    """The same exclude list gives the same restored tree with both engines (GNU tar's meaning: an absolute
+    pattern anchored at the root, others at any depth)."""
+    (data / "app" / "sub" / "scratch").mkdir(parents=True)  # not "tmp": the test tree itself lies in /tmp
+    (data / "app" / "sub" / "scratch" / "x.bin").write_bytes(b"x")
+    (data / "app" / "sub" / "keep.txt").write_text("keep\n")
+    (data / "app" / "sub" / "trace.log").write_text("log\n")
+    excludes = [str(data / "app" / "cache"), "*.log", "scratch/"]
+    prefix = borg_prefix(tmp_path / "web1", "web1", str(tmp_path / "repo"), paths=[str(data / "app")], exclude=excludes)
+    prefix.add_job(name="plain", type="paths", paths=[str(data / "app")], exclude=excludes)
+    prefix.run_json("backup", "site", check=0)
+    prefix.run_json("backup", "plain", check=0)
+    prefix.run("restore", "site", "--to", str(tmp_path / "borg"), check=0)
+    prefix.run("restore", "plain", "--to", str(tmp_path / "tar"), check=0)
+    inside = str(data / "app").lstrip("/")
+    restored = snapshot(tmp_path / "borg" / inside)
+    assert restored == snapshot(tmp_path / "tar" / inside)
+    assert b"sub/keep.txt" in restored and not [name for name in restored if b"cache" in name or b"scratch" in name]
+    assert not [name for name in restored if name.endswith(b".log")]
 
 
 def test_mode_bits_and_members():
@@ -333,10 +343,11 @@ def test_a_check_that_finds_damage_fails(tmp_path, data):
         content[offset] ^= 0xFF
     segment.write_bytes(bytes(content))
     repo = BorgRepository(str(repository), str(tmp_path / "web1-base"), str(prefix.config / "borg" / "site.passphrase"))
-    with pytest.raises(BorgError):
+    with pytest.raises(BorgError) as caught:
         repo.check(verify_data=True)
+    assert "exit 1" in str(caught.value)  # borg's "finished with warnings" code, here: errors found
     drill = prefix.run_json("drill", check=1)["jobs"][0]
-    assert drill["status"] == "failed"
+    assert drill["status"] == "failed" and "borg check" in drill["error"]
 
 
 def test_file_names_that_are_not_utf8_restore_and_drill(tmp_path, data):
@@ -362,16 +373,6 @@ def test_repository_created_in_an_empty_directory_but_never_again_once_used(tmp_
     gone = prefix.run_json("backup", "site", check=1)
     assert "held this job's archives before" in gone["error"] and not repository.exists()
     assert "does not exist" in prefix.run_json("list", check=0)["jobs"][0]["error"]
-
-
-def test_a_new_passphrase_warns_that_borg_still_needs_the_old_one(tmp_path, data):
-    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.plan import FileChange, Plan
-
-    change = FileChange("/c/borg/site.passphrase", b"old\n", b"new\n", 0o600, "update", secret=True)
-    plan = Plan(files=[change], directories=[], jobs=[], runner_path="/r", runner_sha256=None)
-    (warning,) = plan.warnings()
-    assert "borg key change-passphrase" in warning and "old" not in warning.replace("old one", "")
-    assert Plan([FileChange("/c/x", None, b"y", 0o600, "create", secret=True)], [], [], "/r", None).warnings() == []
 
 
 def test_a_replacement_host_restores_the_old_hosts_archive_by_name(tmp_path, data):
