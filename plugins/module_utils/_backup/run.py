@@ -649,19 +649,28 @@ def _notify_run(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
         ctx.log.error(job.name, f"notification not sent: {error}")
 
 
+def size_text(result: RunResult) -> str:
+    """The archive's size as the run's text output and mail say it (borg: what the run added, too)."""
+    if result.engine == "borg":
+        return (
+            f"{human_bytes(result.original_size or 0)} original, "
+            f"{human_bytes(result.deduplicated_size or 0)} new in the repository"
+        )
+    return f"{human_bytes(result.size or 0)} ({result.size} bytes)"
+
+
 def summary_lines(result: RunResult) -> list[str]:
     lines = [f"Started: {result.started}", f"Duration: {result.duration:.1f}s"]
     if result.archive and result.engine == "borg":
         lines += [
             f"Archive: {result.archive}",
-            f"Size: {human_bytes(result.original_size or 0)} original, "
-            f"{human_bytes(result.deduplicated_size or 0)} new in the repository",
+            f"Size: {size_text(result)}",
             f"Verified: {'yes (borg check)' if result.verified else 'no (verify is off)'}",
         ]
     elif result.archive:
         lines += [
             f"Archive: {result.archive}",
-            f"Size: {human_bytes(result.size or 0)} ({result.size} bytes)",
+            f"Size: {size_text(result)}",
             f"SHA-256: {result.sha256}",
             f"Verified: {'yes' if result.verified else 'no (verify is off)'}",
         ]

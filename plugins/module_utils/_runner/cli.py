@@ -72,6 +72,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.run im
     run_backup,
     run_cleanup,
     run_drill,
+    size_text,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import (
     RunLog,
@@ -184,13 +185,9 @@ class Runner:
             restore_signal_handlers(previous)
         self.write_metrics(ctx)
         lines = [f"{job.name}: {result.status}" + (f" - {result.error}" if result.error else "")]
-        if result.archive and result.engine == "borg":
-            lines.append(
-                f"archive: {result.archive} ({human_bytes(result.original_size or 0)} original, "
-                f"{human_bytes(result.deduplicated_size or 0)} new in the repository)"
-            )
-        elif result.archive:
-            lines.append(f"archive: {result.archive} ({human_bytes(result.size or 0)}, sha256 {result.sha256})")
+        if result.archive:
+            checksum = "" if result.engine == "borg" else f", sha256 {result.sha256}"
+            lines.append(f"archive: {result.archive} ({size_text(result)}{checksum})")
         if result.removed:
             lines.append(f"retention removed {len(result.removed)} archive(s), freed {human_bytes(result.freed_bytes)}")
         self.emit(result.as_dict(), lines)
