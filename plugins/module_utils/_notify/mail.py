@@ -4,18 +4,15 @@
 """Notification e-mails: what they say (subjects and bodies in the seed's forms) and how they are sent.
 
 Building is pure: ``*_notification(...)`` return a :class:`Notification` (subject, plain text,
-HTML). :func:`notify` applies the preferences (success only with ``notify_on_success``, failure
-with ``notify_on_failure``, health/custom/test always, nothing when disabled), builds the
-multipart/alternative message and hands it to :func:`deliver`, which speaks SMTP with the
+HTML). :func:`skip_reason` says what the preferences hold back (success only with ``notify_on_success``,
+failure with ``notify_on_failure``, health/custom/test always, nothing when disabled); :func:`send_mail`
+builds the multipart/alternative message and hands it to :func:`deliver`, which speaks SMTP with the
 standard library: certificates always verified, timeouts always set, STARTTLS required when
 configured, no AUTH over an unencrypted connection. A failure raises :class:`SendError` whose
 ``kind`` names the cause (``SendError.REFUSED``, ``TIMEOUT``, ``TLS_UNTRUSTED`` ...).
 
-The ``send_*`` functions are the API of the host runner::
-
-    config = load_config(path, missing_ok=True)
-    result = send_backup_result(config, BackupReport(job="nginx", success=False, error="tar failed", log_tail=tail))
-    result.sent, result.message_id, result.skipped
+``dispatch.dispatch`` is the one way a notification goes out (the runner, ``smgr notify`` and smgr_notify):
+preferences, routes, templates and channels, then :func:`send_mail` for each mail.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import system_rows
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, is_dns_name
 
 # smtplib, ssl and email are imported where a message is built or sent: the runner imports this module for
@@ -608,56 +604,3 @@ def send_mail(config: NotifyConfig, notification: Notification, dry_run: bool = 
     ehlo_name = notification.host if is_dns_name(notification.host) else "localhost"
     deliver(config, message, ehlo_name)
     return SendResult(True, notification.subject, config.to_emails, message_id=message["Message-ID"])
-
-
-def notify(
-    config: NotifyConfig,
-    notification: Notification,
-    dry_run: bool = False,
-    system: Sequence[tuple[str, str]] | None = None,
-) -> SendResult:
-    """Send ``notification`` if the preferences allow it; ``dry_run`` builds it and sends nothing.
-
-    Every message carries the system block: ``system`` rows (the runner adds its backup root's free space),
-    by default this host's (sysinfo.system_rows).
-    """
-    recipients = config.to_emails
-    reason = skip_reason(config, notification.outcome)
-    if reason is not None:
-        return SendResult(False, notification.subject, recipients, skipped=reason)
-    notification = with_system_block(notification, system if system is not None else system_rows(notification.host))
-    return send_mail(config, notification, dry_run)
-
-
-# --- the runner's API ------------------------------------------------------------------------------------------
-
-
-def send_backup_result(config: NotifyConfig, report: BackupReport, host: str | None = None) -> SendResult:
-    return notify(config, backup_notification(report, host or default_hostname()))
-
-
-def send_maintenance_result(config: NotifyConfig, report: MaintenanceReport, host: str | None = None) -> SendResult:
-    return notify(config, maintenance_notification(report, host or default_hostname()))
-
-
-def send_health(
-    config: NotifyConfig, report: HealthReport, host: str | None = None, system: Sequence[tuple[str, str]] | None = None
-) -> SendResult:
-    return notify(config, health_notification(report, host or default_hostname()), system=system)
-
-
-def send_custom(
-    config: NotifyConfig,
-    subject: str,
-    body: str,
-    level: str = "info",
-    host: str | None = None,
-    system: Sequence[tuple[str, str]] | None = None,
-) -> SendResult:
-    return notify(config, custom_notification(subject, body, level, host or default_hostname()), system=system)
-
-
-def send_test(
-    config: NotifyConfig, host: str | None = None, system: Sequence[tuple[str, str]] | None = None
-) -> SendResult:
-    return notify(config, test_notification(config, host or default_hostname()), system=system)

@@ -18,6 +18,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config
     NotifyConfig,
     config_from_mapping,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.dispatch import dispatch
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
     BackupReport,
     HealthCheck,
@@ -45,6 +46,15 @@ def settings(port: int = 25, security: str = "none", **overrides) -> NotifyConfi
     )
     data.update(overrides)
     return config_from_mapping(data)
+
+
+def send(config: NotifyConfig, notification: mail.Notification, dry_run: bool = False) -> mail.SendResult:
+    """send_mail as dispatch calls it for the default mail (the system block added; no rows here)."""
+    return mail.send_mail(config, mail.with_system_block(notification, []), dry_run)
+
+
+def send_test_mail(config: NotifyConfig) -> mail.SendResult:
+    return send(config, mail.test_notification(config, HOST))
 
 
 def parsed(data: bytes) -> email.message.EmailMessage:
@@ -216,15 +226,17 @@ def test_preferences(enabled, on_success, on_failure, outcome, reason):
 
 def test_a_message_held_back_by_the_preferences_is_never_sent():
     config = settings(unused_port(), notify_on_success=False)
-    result = mail.send_backup_result(config, SUCCESS, HOST)
+    delivery = dispatch(config, mail.backup_notification(SUCCESS, HOST), "success", system=[])
+    (result,) = delivery.mails
     assert (result.sent, result.skipped, result.message_id) == (False, "notify_on_success is false", None)
-    disabled = mail.send_test(replace(config, enabled=False), HOST)
-    assert (disabled.sent, disabled.skipped) == (False, "notifications are disabled")
+    assert delivery.mail_errors == ()  # nothing was tried: the port has no server
+    disabled = dispatch(replace(config, enabled=False), mail.test_notification(config, HOST), "test", system=[])
+    assert (disabled.mails, disabled.skipped) == ((), "notifications are disabled")
 
 
 def test_a_dry_run_builds_the_message_and_sends_nothing():
     config = settings(unused_port())
-    result = mail.notify(config, mail.test_notification(config, HOST), dry_run=True)
+    result = send(config, mail.test_notification(config, HOST), dry_run=True)
     assert (result.sent, result.skipped, result.message_id) == (False, None, None)
     assert result.subject == "[TEST] Server Manager Notification Test - host1"
     assert result.recipients == ("admin@example.com", "alerts@example.com")
@@ -270,7 +282,7 @@ def test_non_ascii_data_survives_the_message():
 def test_plain_delivery_arrives_intact(smtp_server):
     server = smtp_server("plain")
     config = settings(server.port)
-    result = mail.send_custom(config, "Disk almost full", "90% used on /\n", "warning", HOST)
+    result = send(config, mail.custom_notification("Disk almost full", "90% used on /\n", "warning", HOST))
     assert result.sent and result.message_id
     received = server.wait_for(1)[0]
     assert received.mail_from == "server-manager@example.com"
@@ -288,7 +300,7 @@ def test_plain_delivery_arrives_intact(smtp_server):
 def test_starttls_with_auth(smtp_server, mechanism):
     server = smtp_server("starttls-auth", user="smgr", password=PASSWORD, auth_mechanisms=[mechanism])
     config = settings(server.port, "starttls", smtp_user="smgr", smtp_password=PASSWORD, ca_file=server.ca_file)
-    result = mail.send_backup_result(config, FAILURE, HOST)
+    result = send(config, mail.backup_notification(FAILURE, HOST))
     assert result.sent
     received = server.wait_for(1)[0]
     assert received.auth_user == "smgr"
@@ -303,7 +315,7 @@ def test_implicit_tls(smtp_server, mode):
     server = smtp_server(mode, password=PASSWORD)
     auth = dict(smtp_user="smgr", smtp_password=PASSWORD) if mode == "tls-auth" else {}
     config = settings(server.port, "tls", ca_file=server.ca_file, **auth)
-    assert mail.send_test(config, HOST).sent
+    assert send(config, mail.test_notification(config, HOST)).sent
     received = server.wait_for(1)[0]
     assert received.message()["Subject"] == "[TEST] Server Manager Notification Test - host1"
     assert received.auth_user == ("smgr" if auth else None)
@@ -313,18 +325,18 @@ def test_implicit_tls(smtp_server, mode):
 def test_a_private_ca_is_trusted_only_with_ca_file(smtp_server, mode, security):
     server = smtp_server(mode)
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port, security), HOST)
+        send_test_mail(settings(server.port, security))
     assert caught.value.kind == SendError.TLS_UNTRUSTED
     assert "TLS certificate not trusted (unable to get local issuer certificate)" in str(caught.value)
     assert "set ca_file" in str(caught.value)
     assert server.messages == []
-    assert mail.send_test(settings(server.port, security, ca_file=server.ca_file), HOST).sent
+    assert send_test_mail(settings(server.port, security, ca_file=server.ca_file)).sent
 
 
 def test_the_certificate_must_name_the_server(smtp_server, tmp_path):
     server = smtp_server("starttls", cert_dir=tmp_path, cert_names=["mail.example.com"])
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port, "starttls", ca_file=server.ca_file), HOST)
+        send_test_mail(settings(server.port, "starttls", ca_file=server.ca_file))
     assert caught.value.kind == SendError.TLS_UNTRUSTED
     assert "IP address mismatch, certificate is not valid for '127.0.0.1'" in str(caught.value)
     assert server.messages == []
@@ -334,7 +346,7 @@ def test_a_wrong_password_fails_as_authentication(smtp_server):
     server = smtp_server("starttls-auth", password="right-one")
     config = settings(server.port, "starttls", smtp_user="smgr", smtp_password=PASSWORD, ca_file=server.ca_file)
     with pytest.raises(SendError) as caught:
-        mail.send_test(config, HOST)
+        send(config, mail.test_notification(config, HOST))
     assert caught.value.kind == SendError.AUTH_FAILED
     assert "authentication failed for user 'smgr' (535 5.7.8 Authentication credentials invalid)" in str(caught.value)
     assert PASSWORD not in str(caught.value)
@@ -344,7 +356,7 @@ def test_a_wrong_password_fails_as_authentication(smtp_server):
 def test_a_server_that_requires_auth_refuses_the_sender(smtp_server):
     server = smtp_server("starttls-auth")
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port, "starttls", ca_file=server.ca_file), HOST)
+        send_test_mail(settings(server.port, "starttls", ca_file=server.ca_file))
     assert caught.value.kind == SendError.SENDER_REFUSED
     assert "530" in str(caught.value)
 
@@ -352,7 +364,7 @@ def test_a_server_that_requires_auth_refuses_the_sender(smtp_server):
 def test_server_down_is_connection_refused():
     port = unused_port()
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(port), HOST)
+        send_test_mail(settings(port))
     assert caught.value.kind == SendError.REFUSED
     assert str(caught.value) == (
         f"cannot send e-mail via 127.0.0.1:{port}: connection refused (is an SMTP server listening on that port?)"
@@ -363,7 +375,7 @@ def test_server_down_is_connection_refused():
 def test_a_server_that_never_answers_times_out(smtp_server, security):
     server = smtp_server("silent")
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port, security, smtp_timeout=1, ca_file=None), HOST)
+        send_test_mail(settings(server.port, security, smtp_timeout=1, ca_file=None))
     assert caught.value.kind == SendError.TIMEOUT
     assert "timed out after 1 s (smtp_timeout)" in str(caught.value)
 
@@ -371,7 +383,7 @@ def test_a_server_that_never_answers_times_out(smtp_server, security):
 def test_starttls_is_required_when_configured(smtp_server):
     server = smtp_server("plain")
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port, "starttls"), HOST)
+        send_test_mail(settings(server.port, "starttls"))
     assert caught.value.kind == SendError.STARTTLS_NOT_OFFERED
     assert "does not offer STARTTLS; refusing to continue unencrypted" in str(caught.value)
     assert server.messages == []
@@ -382,7 +394,7 @@ def test_auth_over_an_unencrypted_connection_is_refused_before_connecting():
     # (nothing listens on the port: a connection attempt would fail as "refused" instead).
     config = replace(settings(unused_port()), smtp_user="smgr", smtp_password=PASSWORD)
     with pytest.raises(SendError) as caught:
-        mail.send_test(config, HOST)
+        send(config, mail.test_notification(config, HOST))
     assert caught.value.kind == SendError.AUTH_OVER_PLAINTEXT
     assert PASSWORD not in str(caught.value)
 
@@ -390,7 +402,7 @@ def test_auth_over_an_unencrypted_connection_is_refused_before_connecting():
 def test_all_recipients_refused(smtp_server):
     server = smtp_server("plain", refuse=["admin@example.com", "alerts@example.com"])
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port), HOST)
+        send_test_mail(settings(server.port))
     assert caught.value.kind == SendError.RECIPIENT_REFUSED
     assert "recipient refused: admin@example.com (550 5.1.1 <admin@example.com>: Recipient address rejected" in str(
         caught.value
@@ -401,7 +413,7 @@ def test_all_recipients_refused(smtp_server):
 def test_one_recipient_refused_fails_after_the_others_got_it(smtp_server):
     server = smtp_server("plain", refuse=["alerts@example.com"])
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port), HOST)
+        send_test_mail(settings(server.port))
     assert caught.value.kind == SendError.RECIPIENT_REFUSED
     assert "alerts@example.com (550" in str(caught.value)
     assert "the other recipients got the message" in str(caught.value)
@@ -411,7 +423,7 @@ def test_one_recipient_refused_fails_after_the_others_got_it(smtp_server):
 def test_implicit_tls_against_a_plain_server_fails_as_tls(smtp_server):
     server = smtp_server("plain")
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(server.port, "tls", smtp_timeout=5), HOST)
+        send_test_mail(settings(server.port, "tls", smtp_timeout=5))
     assert caught.value.kind in (SendError.TLS_FAILED, SendError.DISCONNECTED)
     assert server.messages == []
 
@@ -419,7 +431,7 @@ def test_implicit_tls_against_a_plain_server_fails_as_tls(smtp_server):
 def test_an_unreadable_ca_file_is_named(tmp_path):
     config = settings(unused_port(), "starttls", ca_file=str(tmp_path / "missing.pem"))
     with pytest.raises(SendError) as caught:
-        mail.send_test(config, HOST)
+        send(config, mail.test_notification(config, HOST))
     assert caught.value.kind == SendError.CA_FILE
     assert "missing.pem: No such file or directory" in str(caught.value)
 
@@ -428,5 +440,5 @@ def test_a_ca_file_without_certificates_is_named(tmp_path):
     empty = tmp_path / "empty.pem"
     empty.write_text("not a certificate\n")
     with pytest.raises(SendError) as caught:
-        mail.send_test(settings(unused_port(), "starttls", ca_file=str(empty)), HOST)
+        send_test_mail(settings(unused_port(), "starttls", ca_file=str(empty)))
     assert caught.value.kind == SendError.CA_FILE
