@@ -13,7 +13,6 @@ is returned as one line for the run's log (channels by name) and never fails the
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
@@ -23,7 +22,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinf
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, load_config
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.dispatch import dispatch
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
-    ALWAYS,
     BackupReport,
     HealthCheck,
     HealthReport,
@@ -108,15 +106,8 @@ class MailNotifier(Notifier):
         return load_config(self.path, missing_ok=True)
 
     def backup(self, job: BackupJob, result: RunResult, log_tail: list[str]) -> str | None:
-        try:
-            config = self._config()
-        except SmgrError as exc:
-            return str(exc)
         report = backup_report(job, result, log_tail)
-        notification = backup_notification(report, self.host)
-        if result.recovered and config.notify_on_failure:
-            notification = replace(notification, outcome=ALWAYS)
-        return self._send(notification, backup_event(result), job.name, report.error or "")
+        return self._send(backup_notification(report, self.host), backup_event(result), job.name, report.error or "")
 
     def cleanup(self, reports: list[dict[str, Any]], log_tail: list[str]) -> str | None:
         failed = [report for report in reports if report.get("status") not in ("ok", "already_running")]
