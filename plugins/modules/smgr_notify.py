@@ -411,6 +411,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config
     NotifyConfig,
     config_from_mapping,
     desired_owner,
+    mapping_secrets,
     plan_absent,
     plan_present,
     read_file_state,
@@ -441,14 +442,6 @@ ARGUMENT_SPEC = dict(
     ),
     hostname=dict(type="str"),
 )
-
-
-def param_secrets(params: dict) -> tuple[str, ...]:
-    """Every secret among the options (passwords, channel URLs), to keep out of an error message."""
-    found = [params["smtp_password"]]
-    found += [channel.get("url") for channel in params["channels"] or []]
-    found += [profile.get("smtp_password") for profile in params["smtp_profiles"] or []]
-    return tuple(value for value in found if value)
 
 
 def check_send_request(params: dict, enabled: bool) -> None:
@@ -541,7 +534,7 @@ def main() -> None:
     try:
         apply(module, result)
     except SmgrError as exc:
-        module.fail_json(msg=redact_text(str(exc), param_secrets(module.params)), **result)
+        module.fail_json(msg=redact_text(str(exc), mapping_secrets(module.params)), **result)
     module.exit_json(**result)
 
 

@@ -661,6 +661,19 @@ def _template_mapping(template: Template) -> dict[str, Any]:
     return {key: value for key, value in (("subject", template.subject), ("body", template.body)) if value is not None}
 
 
+def _plain(key: str, value: Any) -> Any:
+    """One setting as plain YAML/JSON data."""
+    if key == "channels":
+        return [_channel_mapping(channel) for channel in value]
+    if key == "routes":
+        return [_route_mapping(route) for route in value]
+    if key == "smtp_profiles":
+        return [{"name": profile.name, **dict(profile.settings)} for profile in value]
+    if key == "templates":
+        return {template.event: _template_mapping(template) for template in value}
+    return list(value) if isinstance(value, tuple) else value
+
+
 def config_to_mapping(config: NotifyConfig) -> dict[str, Any]:
     """The file's ``notifications:`` mapping, keys in a fixed order, unset optional keys left out."""
     mapping: dict[str, Any] = {}
@@ -668,16 +681,7 @@ def config_to_mapping(config: NotifyConfig) -> dict[str, Any]:
         value = getattr(config, key)
         if value is None or (key in _OMITTED_WHEN_DEFAULT and value == _OMITTED_WHEN_DEFAULT[key]):
             continue
-        if key == "channels":
-            mapping[key] = [_channel_mapping(channel) for channel in value]
-        elif key == "routes":
-            mapping[key] = [_route_mapping(route) for route in value]
-        elif key == "smtp_profiles":
-            mapping[key] = [{"name": profile.name, **dict(profile.settings)} for profile in value]
-        elif key == "templates":
-            mapping[key] = {template.event: _template_mapping(template) for template in value}
-        else:
-            mapping[key] = list(value) if isinstance(value, tuple) else value
+        mapping[key] = _plain(key, value)
     return mapping
 
 
@@ -843,25 +847,22 @@ def is_seed_format(text: str) -> bool:
     return SEED_TLS_KEY in _section_or_empty(text)
 
 
-def file_password(state: FileState) -> str | None:
-    """The password written in the existing file, even when the file is otherwise invalid (to redact it)."""
-    if state.text is None or state.undecodable:
-        return None
-    value = _section_or_empty(state.text).get("smtp_password")
-    return value if isinstance(value, str) and value else None
-
-
-def file_secrets(state: FileState) -> tuple[str, ...]:
-    """Every secret written in the existing file (passwords, channel URLs), even when it is otherwise invalid."""
-    if state.text is None or state.undecodable:
-        return ()
-    section = _section_or_empty(state.text)
+def mapping_secrets(section: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every secret in a settings mapping (the smtp_password, channel URLs, SMTP profiles' passwords): a file's
+    section, however invalid, or the module's options."""
     found = [section.get("smtp_password")]
     for key, secret_key in (("channels", "url"), ("smtp_profiles", "smtp_password")):
         items = section.get(key)
         if isinstance(items, list):
             found += [item.get(secret_key) for item in items if isinstance(item, dict)]
     return tuple(value for value in found if isinstance(value, str) and value)
+
+
+def file_secrets(state: FileState) -> tuple[str, ...]:
+    """Every secret written in the existing file, even when it is otherwise invalid."""
+    if state.text is None or state.undecodable:
+        return ()
+    return mapping_secrets(_section_or_empty(state.text))
 
 
 def _attributes(path: str, mode: int | None, uid: int | None, gid: int | None) -> dict[str, Any]:
@@ -911,12 +912,4 @@ def plan_absent(path: str, state: FileState) -> Plan:
 def redacted_config_dict(config: NotifyConfig) -> dict[str, Any]:
     """The configuration for a module result: every key, every secret as a marker when set."""
     redacted = redacted_config(config)
-    mapping = {key: getattr(redacted, key) for key in KEYS}
-    mapping.update(
-        to_emails=list(config.to_emails),
-        channels=[_channel_mapping(channel) for channel in redacted.channels],
-        routes=[_route_mapping(route) for route in redacted.routes],
-        smtp_profiles=[{"name": profile.name, **dict(profile.settings)} for profile in redacted.smtp_profiles],
-        templates={template.event: _template_mapping(template) for template in redacted.templates},
-    )
-    return mapping
+    return {key: _plain(key, getattr(redacted, key)) for key in KEYS}
