@@ -467,11 +467,12 @@ def requested_notification(params: dict, config: NotifyConfig) -> Notification |
     return None
 
 
-def sending_result(config: NotifyConfig, notification: Notification, check_mode: bool, event: str) -> dict:
-    """Send (or in check mode only build) the message by e-mail and to the channels; the result keys."""
+def send_into(result: dict, config: NotifyConfig, notification: Notification, check_mode: bool, event: str) -> None:
+    """Send (or in check mode only build) the message by e-mail and to the channels, into ``result``; what did
+    go out stays there when something failed (then SmgrError)."""
     delivery = dispatch(config, notification, event, all_channels=event == "test", dry_run=check_mode)
     recipients = [address for mail in delivery.mails for address in mail.recipients]
-    result = dict(
+    result.update(
         sent=delivery.sent,
         notification=dict(
             subject=delivery.subject,
@@ -486,7 +487,6 @@ def sending_result(config: NotifyConfig, notification: Notification, check_mode:
         result["message_id"] = message_ids[0]
     if delivery.problems:
         raise SmgrError("; ".join(delivery.problems))
-    return result
 
 
 def apply(module: AnsibleModule, result: dict) -> None:
@@ -519,7 +519,7 @@ def apply(module: AnsibleModule, result: dict) -> None:
     result["changed"] = plan.changed
     if desired is not None and notification is not None:
         event = "test" if params["send_test"] else LEVEL_EVENTS.get(params["send"]["level"], "test")
-        result.update(sending_result(desired, notification, module.check_mode, event))
+        send_into(result, desired, notification, module.check_mode, event)
 
 
 def main() -> None:

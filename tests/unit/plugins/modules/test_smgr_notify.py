@@ -385,3 +385,29 @@ def test_a_bad_channel_fails_before_writing_and_hides_the_url(path):
     failed = fail(dict(path=path, enabled=True, channels=[{"name": "chat", "url": f"slack://{CHANNEL_SECRET}"}]))
     assert failed["msg"].startswith("channels.chat.url: is not a valid URL") and CHANNEL_SECRET not in str(failed)
     assert not os.path.exists(path)
+
+
+def test_a_refusing_channel_fails_the_send_and_the_result_keeps_what_went_out(path, smtp_server):
+    from ansible_collections.smgr.server_manager.tests.support.http_receiver import HttpReceiver
+
+    server = smtp_server("plain")
+    refusing = HttpReceiver("refuse")
+    try:
+        channel = {"name": "chat", "url": f"json://127.0.0.1:{refusing.port}/{CHANNEL_SECRET}"}
+        args = dict(
+            path=path,
+            enabled=True,
+            smtp_server="127.0.0.1",
+            smtp_port=server.port,
+            smtp_security="none",
+            from_email="smgr@example.org",
+            to_emails=["ops@example.org"],
+            channels=[channel],
+            send_test=True,
+        )
+        failed = fail(args)
+    finally:
+        refusing.stop()
+    assert "channel chat" in failed["msg"] and CHANNEL_SECRET not in str(failed)
+    assert failed["sent"] is True and failed["message_id"] and len(server.wait_for(1)) == 1  # the mail went out
+    assert [(item["name"], item["sent"]) for item in failed["channels"]] == [("chat", False)]
