@@ -16,6 +16,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._report.fleet 
     COLLISION_WINDOW_MINUTES,
     WINDOW_DAYS,
     build_report,
+    parse_time,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._report.page import render_page
 
@@ -29,10 +30,9 @@ def fleet_report(
     """The report's data (times in UTC) from the list of gathered hosts."""
     if not isinstance(hosts, list) or not all(isinstance(host, Mapping) for host in hosts):
         raise AnsibleFilterError(f"expects a list of gathered hosts (mappings), got {type(hosts).__name__}")
-    try:
-        moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(timezone.utc)
-    except ValueError as exc:
-        raise AnsibleFilterError(f"now: not an ISO 8601 time: {now!r}") from exc
+    moment = parse_time(now) if now else datetime.now(timezone.utc)
+    if moment is None:
+        raise AnsibleFilterError(f"now: not an ISO 8601 time: {now!r}")
     if not 1 <= int(window_days) <= 31:
         raise AnsibleFilterError(f"window_days: must be from 1 to 31, got {window_days!r}")
     if not 0 <= int(collision_window_minutes) <= 1440:

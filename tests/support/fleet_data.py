@@ -10,13 +10,9 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import describe
+from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import describe, expand_schedule
 
 SCHEDULES = ["17 2 * * *", "H H(1-4) * * *", "0 */6 * * *", "30 3 * * 0", "45 * * * *", "5 4 1,15 * *"]
-
-
-def _expression(schedule: str, rng: random.Random) -> str:
-    return schedule.replace("H(1-4)", str(rng.randint(1, 4))).replace("H", str(rng.randint(0, 59)))
 
 
 def gathered_host(name: str, jobs: int, now: datetime, rng: random.Random, offset_hours: int = 0) -> dict[str, Any]:
@@ -30,7 +26,7 @@ def gathered_host(name: str, jobs: int, now: datetime, rng: random.Random, offse
             entry_kind, f"extra{index}"
         )
         schedule = SCHEDULES[rng.randrange(len(SCHEDULES))]
-        expression = _expression(schedule, rng)
+        expression = expand_schedule(schedule, name, entry)  # H fields hashed per host, as smgr_schedule does
         schedules.append(
             {
                 "name": entry,

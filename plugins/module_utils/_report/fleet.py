@@ -28,7 +28,8 @@ BACKUP_PREFIX = "backup-"
 _REMOTE_HOST_RE = re.compile(r"^(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+):")
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time of the gathered data (``Z`` or an offset; none means UTC), or None."""
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -65,7 +66,7 @@ def expand_runs(expression: str, offset: timedelta, start: datetime, end: dateti
 
 def _offset_of(entry: Mapping[str, Any]) -> timedelta:
     for run in entry.get("next_runs") or ():
-        moment = _parse_time(run)
+        moment = parse_time(run)
         if moment is not None and moment.utcoffset() is not None:
             return moment.utcoffset() or timedelta(0)
     return timedelta(0)
@@ -106,18 +107,18 @@ def _kind(name: str) -> str:
 
 def _backup_details(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     last = job.get("last_run") or {}
-    last_success = _parse_time((job.get("last_success") or {}).get("finished"))
+    last_success = parse_time((job.get("last_success") or {}).get("finished"))
     max_age = (job.get("definition") or {}).get("max_age_hours") or DEFAULT_MAX_AGE_HOURS
     age = None if last_success is None else round((now - last_success).total_seconds() / 3600, 1)
     archives = sorted(job.get("archives") or (), key=lambda item: str(item.get("time")))
     sizes = [[item.get("time"), item.get("size")] for item in archives if isinstance(item.get("size"), int)]
     target = remote_target(job)
-    offsite = _parse_time((job.get("last_offsite_success") or {}).get("finished"))
+    offsite = parse_time((job.get("last_offsite_success") or {}).get("finished"))
     drill = job.get("last_drill") or {}
     return {
         "type": job.get("type"),
         "last_status": last.get("status") or "never",
-        "last_finished": utc_text(_parse_time(last.get("finished"))),
+        "last_finished": utc_text(parse_time(last.get("finished"))),
         "last_error": last.get("error"),
         "age_hours": age,
         "stale": age is None or age > float(max_age),
@@ -127,7 +128,7 @@ def _backup_details(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "offsite": "none configured" if target is None else ("ok" if offsite else "never"),
         "offsite_last": utc_text(offsite),
         "drill": drill.get("status") or "never",
-        "drill_last": utc_text(_parse_time(drill.get("finished"))),
+        "drill_last": utc_text(parse_time(drill.get("finished"))),
         "duration": _typical_duration(job),
     }
 
@@ -159,8 +160,28 @@ def host_entries(host: Mapping[str, Any], now: datetime, end: datetime) -> list[
         job = backups.get(entry["job"] or "")
         if job is not None:
             entry.update(_backup_details(job, now))
+        entry["states"] = entry_states(entry)
         entries.append(entry)
     return entries
+
+
+def entry_states(entry: Mapping[str, Any]) -> list[str]:
+    """What the summary counts and the page's state filter matches: failing or ok, stale, no-offsite,
+    drill-failed, disabled."""
+    states = []
+    if entry["kind"] == "backup":
+        states.append("failing" if entry.get("last_status") not in ("ok", "never", None) else "ok")
+        if entry.get("stale"):
+            states.append("stale")
+        if entry.get("offsite") != "ok":
+            states.append("no-offsite")
+        if entry.get("drill") == "failed":
+            states.append("drill-failed")
+    else:
+        states.append("ok")
+    if entry.get("disabled"):
+        states.append("disabled")
+    return states
 
 
 def _state(host: Mapping[str, Any]) -> str:
@@ -188,7 +209,7 @@ def find_collisions(hosts: Iterable[Mapping[str, Any]], window_minutes: int) -> 
                 minutes.setdefault(run, []).append(entry["name"])
             if entry.get("target") and entry["kind"] == "backup":
                 for run in entry["runs"]:
-                    moment = _parse_time(run)
+                    moment = parse_time(run)
                     if moment is not None:
                         by_target.setdefault(entry["target"], []).append((moment, host["name"], entry["name"]))
         for minute, names in sorted(minutes.items()):
@@ -254,10 +275,10 @@ def build_report(
         "unreachable": sum(host["state"] != "ok" for host in report_hosts),
         "jobs": sum(len(host["entries"]) for host in report_hosts),
         "backups": len(backups),
-        "failing": sum(entry.get("last_status") not in ("ok", "never", None) for entry in backups),
-        "stale": sum(bool(entry.get("stale")) for entry in backups),
-        "no_offsite": sum(entry.get("offsite") != "ok" for entry in backups),
-        "drills_failed": sum(entry.get("drill") == "failed" for entry in backups),
+        "failing": sum("failing" in entry["states"] for entry in backups),
+        "stale": sum("stale" in entry["states"] for entry in backups),
+        "no_offsite": sum("no-offsite" in entry["states"] for entry in backups),
+        "drills_failed": sum("drill-failed" in entry["states"] for entry in backups),
         "collisions": len(collisions),
     }
     return {

@@ -279,25 +279,7 @@ def calendar(report: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _entry_states(entry: Mapping[str, Any]) -> str:
-    """The words the state filter matches: failing or ok, stale, no-offsite, drill-failed, disabled."""
-    states = []
-    if entry["kind"] == "backup":
-        states.append("failing" if entry.get("last_status") not in ("ok", "never", None) else "ok")
-        if entry.get("stale"):
-            states.append("stale")
-        if entry.get("offsite") != "ok":
-            states.append("no-offsite")
-        if entry.get("drill") == "failed":
-            states.append("drill-failed")
-    else:
-        states.append("ok")
-    if entry.get("disabled"):
-        states.append("disabled")
-    return " ".join(states)
-
-
-def _entry_row(host: str, entry: Mapping[str, Any]) -> str:
+def _entry_row(entry: Mapping[str, Any]) -> str:
     backup = entry["kind"] == "backup"
     status = "disabled" if entry.get("disabled") else entry.get("last_status") or ("never" if backup else "ok")
     last = _state_cell(status) if backup or entry.get("disabled") else f'<span class="st-muted">{DASH}</span>'
@@ -318,7 +300,7 @@ def _entry_row(host: str, entry: Mapping[str, Any]) -> str:
     trend = sparkline(entry.get("sizes") or []) if backup else DASH
     return (
         f'<tr class="entry" data-job="{esc(entry["name"])}" '
-        f'data-states="{esc(_entry_states(entry))}"><th scope="row">{esc(entry["name"])}</th>'
+        f'data-states="{esc(" ".join(entry["states"]))}"><th scope="row">{esc(entry["name"])}</th>'
         f"<td>{esc(entry.get('description') or '')}<br><code>{esc(entry.get('schedule'))}</code></td>"
         f"<td>{time_tag(entry.get('next_run'), 'none')}</td><td>{last}</td><td>{age}</td><td>{trend}</td>"
         f"<td>{offsite_cell}</td><td>{drill_cell}</td></tr>"
@@ -345,7 +327,7 @@ def host_section(host: Mapping[str, Any]) -> str:
         verdict = _state_cell("ok") if health["ok"] else _state_cell("failed", f": {problems}")
         head += f"<p>Health: {verdict}</p>"
     header = "".join(f'<th scope="col">{column}</th>' for column in COLUMNS)
-    rows = "".join(_entry_row(name, entry) for entry in host["entries"])
+    rows = "".join(_entry_row(entry) for entry in host["entries"])
     return (
         f'{head}<div class="wrap"><table><caption>Jobs of {esc(name)}</caption><thead><tr>{header}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></section>"
