@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import remove_file, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
@@ -72,6 +73,11 @@ class UnitDir:
     files: dict[str, str]
     foreign: frozenset[str]
     exists: bool
+
+    @cached_property
+    def recorded(self) -> tuple[list[TimerJob], list[str]]:
+        """``jobs_of(files)``, parsed once for the plan's several questions."""
+        return jobs_of(self.files)
 
 
 @dataclass
@@ -197,8 +203,7 @@ def jobs_of(files: Mapping[str, str]) -> tuple[list[TimerJob], list[str]]:
 def owned_files(current: UnitDir, owner: str) -> tuple[dict[str, str], set[str]]:
     """The managed files of ``owner``'s jobs (and those with no readable record), and the names of the files of
     other owners' jobs, which this run leaves alone."""
-    jobs, _broken = jobs_of(current.files)
-    others = {name for job in jobs if job.owner != owner for name in (job.service_name, job.timer_name)}
+    others = {name for job in current.recorded[0] if job.owner != owner for name in (job.service_name, job.timer_name)}
     return {name: text for name, text in current.files.items() if name not in others}, others & set(current.files)
 
 
@@ -215,7 +220,9 @@ def plan_timers(
     systemctl is not to be called. Jobs kept without being asked for again keep their files as they are. Pure:
     raises SmgrError before anything is written."""
     mine, others = owned_files(current, owner)
-    before_jobs, broken = jobs_of(mine)
+    # Other owners' files are not mine; a file that records no job is nobody's, so it is in mine.
+    before_jobs = [job for job in current.recorded[0] if job.owner == owner]
+    broken = current.recorded[1]
     present = list(present)
     after_jobs = merge_jobs(before_jobs, present, exclusive, absent)
     asked = {job.name for job in present}
@@ -297,8 +304,8 @@ def unit_states(units: Iterable[str]) -> dict[str, UnitState]:
 def trigger_units(current: UnitDir, present: Iterable[TimerJob]) -> list[str]:
     """The units whose state a plan needs: the triggers of the jobs there and of the jobs asked for, and every
     timer file (a timer whose service has no readable record is disabled when its files go)."""
-    before_jobs, _broken = jobs_of(current.files)
     timers = {name for name in current.files if name.endswith(".timer")}
+    before_jobs = current.recorded[0]
     return sorted({job.trigger_unit for job in [*before_jobs, *present]} | timers)
 
 
