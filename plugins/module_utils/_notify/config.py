@@ -179,24 +179,19 @@ SETTINGS_SPEC: dict[str, dict[str, Any]] = dict(
             smtp_profile=dict(type="str"),
         ),
     ),
-    smtp_profiles=dict(
-        type="list",
-        elements="dict",
-        default=[],
-        options=dict(
-            name=dict(type="str", required=True),
-            smtp_server=dict(type="str"),
-            smtp_port=dict(type="int"),
-            smtp_security=dict(type="str", choices=list(SECURITY_CHOICES)),
-            smtp_user=dict(type="str"),
-            smtp_password=dict(type="str", no_log=True),
-            from_email=dict(type="str"),
-            smtp_timeout=dict(type="int"),
-            ca_file=dict(type="path"),
-        ),
-    ),
     templates=dict(type="dict", default={}),
-    repeat_after=dict(type="str", default="6h"),
+    repeat_after=dict(type="str", default=f"{DEFAULT_REPEAT_AFTER // 3600}h"),
+)
+# An SMTP profile takes the SMTP options of the default mail, without their defaults (a key it leaves out is the
+# default mail's).
+SETTINGS_SPEC["smtp_profiles"] = dict(
+    type="list",
+    elements="dict",
+    default=[],
+    options=dict(
+        name=dict(type="str", required=True),
+        **{key: {k: v for k, v in SETTINGS_SPEC[key].items() if k != "default"} for key in SMTP_KEYS},
+    ),
 )
 
 
