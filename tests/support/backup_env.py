@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.server
 import json
 import os
 import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,41 +308,3 @@ class Sshd:
             "ssh_key": str(key or self.client_key),
             "ssh_options": [f"UserKnownHostsFile={known_hosts or self.known_hosts}", "StrictHostKeyChecking=yes"],
         }
-
-
-# --------------------------------------------------------------------------- pings
-
-
-class PingServer:
-    """http.server on 127.0.0.1 that records request paths; ``fail=True`` answers 500 to everything."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.paths: list[str] = []
-        self.fail = fail
-        recorder = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                recorder.paths.append(self.path)
-                self.send_response(500 if recorder.fail else 200)
-                self.end_headers()
-                self.wfile.write(b"OK")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/ping/abc"
-
-    def __enter__(self) -> PingServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

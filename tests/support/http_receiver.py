@@ -69,6 +69,19 @@ class HttpReceiver:
         self.server.shutdown()
         self.server.server_close()
 
+    @property
+    def paths(self) -> list[str]:
+        return [request.path for request in self.requests]
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> HttpReceiver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
 
 def main() -> None:
     """Run a receiver until killed: ``http_receiver.py --mode ok --port-file F --record F.jsonl`` (one JSON line

@@ -25,7 +25,8 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     verify_archive,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.cli import main
-from ansible_collections.smgr.server_manager.tests.support.backup_env import PingServer, Prefix
+from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.http_receiver import HttpReceiver
 
 
 @pytest.fixture
@@ -420,22 +421,22 @@ def test_sigterm_removes_the_partial_file(prefix, tmp_path):
 
 
 def test_ping_start_and_success(prefix, data):
-    with PingServer() as server:
-        prefix.add_job(name="app", type="paths", paths=[str(data)], ping_url=server.url)
+    with HttpReceiver() as server:
+        prefix.add_job(name="app", type="paths", paths=[str(data)], ping_url=server.url("/ping/abc"))
         prefix.run("backup", "app", check=0)
     assert server.paths == ["/ping/abc/start", "/ping/abc"]
 
 
 def test_ping_fail_on_failure(prefix, data):
-    with PingServer() as server:
-        prefix.add_job(name="app", type="paths", paths=[str(data / "missing")], ping_url=server.url)
+    with HttpReceiver() as server:
+        prefix.add_job(name="app", type="paths", paths=[str(data / "missing")], ping_url=server.url("/ping/abc"))
         prefix.run("backup", "app", check=1)
     assert server.paths == ["/ping/abc/start", "/ping/abc/fail"]
 
 
 def test_failing_ping_never_fails_the_backup(prefix, data):
-    with PingServer(fail=True) as server:
-        prefix.add_job(name="app", type="paths", paths=[str(data)], ping_url=server.url)
+    with HttpReceiver("refuse") as server:
+        prefix.add_job(name="app", type="paths", paths=[str(data)], ping_url=server.url("/ping/abc"))
         completed = prefix.run("backup", "app", check=0)
     assert "ping" in completed.stderr and "failed (ignored)" in completed.stderr
     port = server.port
