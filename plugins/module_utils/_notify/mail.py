@@ -304,14 +304,17 @@ def backup_notification(report: BackupReport, host: str) -> Notification:
         headline = f"Backup {report.job} on {host} did not start {report.skipped_in_a_row} times in a row"
     else:
         status, headline = "Failed", f"Backup {report.job} on {host} FAILED"
+    when = format_time(report.time or now_local())
+    size = format_size(report.size_bytes) if report.size_bytes is not None else ""
+    duration = format_duration(report.duration_seconds) if report.duration_seconds is not None else ""
     rows = [("Server", host), ("Service", report.service or report.job), ("Job", report.job)]
-    rows += [("Time", format_time(report.time or now_local())), ("Status", status)]
+    rows += [("Time", when), ("Status", status)]
     if report.archive:
         rows.append(("Path", report.archive))
-    if report.size_bytes is not None:
-        rows.append(("Size", format_size(report.size_bytes)))
-    if report.duration_seconds is not None:
-        rows.append(("Duration", format_duration(report.duration_seconds)))
+    if size:
+        rows.append(("Size", size))
+    if duration:
+        rows.append(("Duration", duration))
     if report.verified is not None:
         rows.append(("Verified", "yes" if report.verified else "no"))
     body = _Body(headline, tuple(rows), () if report.success else _failure_sections(report.error, report.log_tail))
@@ -320,10 +323,10 @@ def backup_notification(report: BackupReport, host: str) -> Notification:
         "job": report.job,
         "type": report.service or "",
         "status": status,
-        "time": format_time(report.time or now_local()),
-        "duration": format_duration(report.duration_seconds) if report.duration_seconds is not None else "",
+        "time": when,
+        "duration": duration,
         "archive": report.archive or "",
-        "size": format_size(report.size_bytes) if report.size_bytes is not None else "",
+        "size": size,
         "error": "" if report.success else report.error or "",
         "log_tail": "" if report.success else report.log_tail or "",
     }
@@ -335,18 +338,20 @@ def maintenance_notification(report: MaintenanceReport, host: str) -> Notificati
     """``[SUCCESS] Maintenance: cleanup on host1`` / ``[FAILED] ...``."""
     tag = "SUCCESS" if report.success else "FAILED"
     headline = f"Maintenance task {report.task} on {host} " + ("completed" if report.success else "FAILED")
-    rows = [("Server", host), ("Task", report.task), ("Time", format_time(report.time or now_local()))]
-    rows.append(("Status", "Success" if report.success else "Failed"))
-    if report.duration_seconds is not None:
-        rows.append(("Duration", format_duration(report.duration_seconds)))
+    when = format_time(report.time or now_local())
+    status = "Success" if report.success else "Failed"
+    duration = format_duration(report.duration_seconds) if report.duration_seconds is not None else ""
+    rows = [("Server", host), ("Task", report.task), ("Time", when), ("Status", status)]
+    if duration:
+        rows.append(("Duration", duration))
     rows += list(report.details)
     body = _Body(headline, tuple(rows), () if report.success else _failure_sections(report.error, report.log_tail))
     outcome = SUCCESS if report.success else FAILURE
     fields = {
         "job": report.task,
-        "status": "Success" if report.success else "Failed",
-        "time": format_time(report.time or now_local()),
-        "duration": format_duration(report.duration_seconds) if report.duration_seconds is not None else "",
+        "status": status,
+        "time": when,
+        "duration": duration,
         "error": "" if report.success else report.error or "",
         "log_tail": "" if report.success else report.log_tail or "",
     }
@@ -361,7 +366,8 @@ def health_notification(report: HealthReport, host: str) -> Notification:
         status = f"{len(failing)} of {len(report.checks)} checks need attention"
     else:
         status = f"all {len(report.checks)} checks passed"
-    rows = [("Server", host), ("Time", format_time(report.time or now_local())), ("Status", status)]
+    when = format_time(report.time or now_local())
+    rows = [("Server", host), ("Time", when), ("Status", status)]
     rows += [
         (check.name, ("OK" if check.ok else "WARNING") + (f": {check.detail}" if check.detail else ""))
         for check in report.checks
@@ -371,7 +377,7 @@ def health_notification(report: HealthReport, host: str) -> Notification:
     colour = _COLOURS["warning" if failing else SUCCESS]
     fields = {
         "status": status,
-        "time": format_time(report.time or now_local()),
+        "time": when,
         "error": "; ".join(f"{check.name}: {check.detail}" for check in failing),
     }
     return _notification(f"[{tag}] Health Check: {host}", body, ALWAYS, host, colour, fields)
@@ -392,10 +398,11 @@ def validate_custom(subject: str, body: str, level: str) -> None:
 def custom_notification(subject: str, body: str, level: str, host: str) -> Notification:
     """``[LEVEL] <subject> - <host>`` (the seed's custom notification)."""
     validate_custom(subject, body, level)
-    rows = (("Server", host), ("Time", format_time(now_local())), ("Level", level.upper()))
+    when = format_time(now_local())
+    rows = (("Server", host), ("Time", when), ("Level", level.upper()))
     colour = _COLOURS[FAILURE if level == "error" else level]
     content = _Body(subject, rows, paragraph=body.rstrip("\n") or None)
-    fields = {"status": level.upper(), "time": format_time(now_local())}
+    fields = {"status": level.upper(), "time": when}
     return _notification(f"[{level.upper()}] {subject} - {host}", content, ALWAYS, host, colour, fields)
 
 
