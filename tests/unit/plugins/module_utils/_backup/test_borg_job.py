@@ -139,8 +139,8 @@ def test_repository_over_ssh(tmp_path, data):
     sshd = Sshd(tmp_path / "sshd").start()
     try:
         options = sshd.borg_options(str(tmp_path / "remote-repo"))
-        repository = options.pop("repository")
-        prefix = borg_prefix(tmp_path / "web1", "web1", repository, paths=[str(data / "app")], **options)
+        repository = options["repository"]
+        prefix = borg_prefix(tmp_path / "web1", "web1", paths=[str(data / "app")], **options)
         result = prefix.run_json("backup", "site", check=0)
         assert result["archive"].startswith(repository + "::web1+site-")
         target = tmp_path / "restored"
@@ -400,8 +400,7 @@ def test_ssh_setup_errors_are_named(tmp_path, data):
             (tmp_path / "a", unknown_host, "known_hosts"),
             (tmp_path / "b", refused, "ssh refused the key"),
         ):
-            repository = options.pop("repository")
-            prefix = borg_prefix(root, "web1", repository, paths=[str(data / "app")], **options)
+            prefix = borg_prefix(root, "web1", paths=[str(data / "app")], **options)
             assert reason in prefix.run_json("backup", "site", check=1)["error"]
     finally:
         sshd.stop()
