@@ -18,6 +18,22 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profil
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 
+def plain_data(value: Any) -> Any:
+    """``value`` as plain dicts, lists and strings, read once.
+
+    Ansible hands a filter lazy containers that template each item when it is read, and deep-copying them
+    (ArgumentSpecValidator copies its parameters) costs a template round per item: with them, checking a
+    profile took 100 times as long as with plain data.
+    """
+    if isinstance(value, Mapping):
+        return {plain_data(key): plain_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(item) for item in value]
+    if isinstance(value, str):
+        return str(value)  # drops Ansible's tags (origin, trust); the module arguments carry none
+    return value
+
+
 def check_options(spec: Mapping[str, Any], value: Any) -> tuple[dict[str, Any], list[str]]:
     """Ansible's module argument validation of ``value`` against ``spec``, as AnsibleModule runs it on the host."""
     if not isinstance(value, Mapping):
@@ -31,7 +47,7 @@ def server_profile(variables: Any) -> dict[str, Any]:
     if not isinstance(variables, Mapping):
         raise AnsibleFilterError(f"expects a mapping of the smgr_* variables, got {type(variables).__name__}")
     try:
-        return build_profile(variables, check_options).as_dict()
+        return build_profile(plain_data(variables), check_options).as_dict()
     except SmgrError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

@@ -52,3 +52,24 @@ def test_wrong_input_is_refused(server_profile, value):
     build, AnsibleFilterError = server_profile
     with pytest.raises(AnsibleFilterError, match="expects a mapping"):
         build(value)
+
+
+def test_plain_data_reads_containers_once_into_plain_types(server_profile):
+    """The filter checks plain data: Ansible's lazy containers and tagged strings are subclasses of these."""
+    module = importlib.import_module("ansible_collections.smgr.server_manager.plugins.filter.server_profile")
+
+    class LazyDict(dict):
+        pass
+
+    class LazyList(list):
+        pass
+
+    class TaggedStr(str):
+        pass
+
+    value = LazyDict(jobs=LazyList([LazyDict(name=TaggedStr("web"), keep=(3, 4))]), on=True)
+    plain = module.plain_data(value)
+    assert plain == {"jobs": [{"name": "web", "keep": [3, 4]}], "on": True}
+    assert type(plain) is dict and type(plain["jobs"]) is list and type(plain["jobs"][0]) is dict
+    assert type(plain["jobs"][0]["name"]) is str
+    assert all(type(key) is str for key in plain)
