@@ -17,6 +17,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import runner_bytes
 
 SUPPORT_DIR = Path(__file__).resolve().parent
+
+
+_INSTALL_LOCK = threading.Lock()
 
 
 @dataclass
@@ -112,8 +116,11 @@ class Prefix:
         input_: str | None = None,
     ) -> subprocess.CompletedProcess:
         """Run the installed runner file (the real artifact) as a subprocess."""
-        if not self.bin.exists():
-            self.install_runner()
+        # Tests run the runner from threads: one installing while another forks and execs the file fails
+        # with "Text file busy" (the half-written file is open for writing).
+        with _INSTALL_LOCK:
+            if not self.bin.exists():
+                self.install_runner()
         completed = subprocess.run(
             [str(self.bin), *args],
             capture_output=True,

@@ -37,21 +37,15 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill 
     raise_if_different,
     remove_scratch,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, passphrase_path
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import CleanupResult
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
-PASSPHRASE_SUBDIR = "borg"
-PASSPHRASE_SUFFIX = ".passphrase"
 BASE_SUBDIR = "borg"
 VERIFY_DATA_DAYS = 7  # a drill also reads and authenticates the newest archive's data when the last one is older
 NAME_ATTEMPTS = 60  # a second later each time the name is taken (runs in quick succession)
 
 Result = TypeVar("Result")
-
-
-def passphrase_path(config_dir: str, job: str) -> str:
-    return os.path.join(config_dir, PASSPHRASE_SUBDIR, job + PASSPHRASE_SUFFIX)
 
 
 def base_dir(state_dir: str) -> str:

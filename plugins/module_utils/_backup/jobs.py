@@ -49,8 +49,12 @@ DEFAULT_KEEP_MIN = 3
 DEFAULT_NOTIFY_AFTER_SKIPS = 2  # skipped runs in a row (the previous run still held the lock) before a mail
 DEFAULT_BORG_LOCK_WAIT = 60  # seconds borg waits for another process's repository lock
 MAX_AGE_HOURS_LIMIT = 24 * 400
+CERT_WARN_DAYS = 14  # smgr health: a certificate expiring within this many days is a warning
+CERT_FAIL_DAYS = 3  # ... and within this many a problem
 JOBS_SUBDIR = "backups.d"
 RUNNER_SETTINGS_FILE = "runner.yaml"
+PASSPHRASE_SUBDIR = "borg"  # <config_dir>/borg/<job>.passphrase: a borg job's passphrase, 0600
+PASSPHRASE_SUFFIX = ".passphrase"
 # \Z, not $: "$" also matches before a final newline, and "nginx\n" must not be a job name.
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 # The cron entry (or timer) of backup job <name> is backup-<name>; entry names have at most 64 characters, so a
@@ -382,6 +386,16 @@ def _mailcow_components(value: Any, job: str | None) -> tuple[str, ...]:
     return tuple(items)
 
 
+def certificate_limits_problem(warn_days: object, fail_days: object) -> tuple[str, str] | None:
+    """(which limit, why) when the certificate limits are not whole days with 0 <= fail_days <= warn_days."""
+    for name, value in (("cert_warn_days", warn_days), ("cert_fail_days", fail_days)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return name, f"must be a whole number of days (0 or more), got {value!r}"
+    if fail_days > warn_days:  # type: ignore[operator]
+        return "cert_fail_days", f"{fail_days} is more than cert_warn_days {warn_days}"
+    return None
+
+
 def validate_job_name(value: Any) -> str:
     if not isinstance(value, str) or not JOB_NAME_RE.match(value):
         raise SmgrError(
@@ -683,6 +697,10 @@ def parse_yaml(content: bytes, path: str) -> Any:
         return yaml.load(content.decode("utf-8"), Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SmgrError(f"{path} is not valid YAML: {exc}") from exc
+
+
+def passphrase_path(config_dir: str, job: str) -> str:
+    return os.path.join(config_dir, PASSPHRASE_SUBDIR, job + PASSPHRASE_SUFFIX)
 
 
 def job_file_path(config_dir: str, name: str) -> str:

@@ -20,17 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
-    PASSPHRASE_SUBDIR,
-    passphrase_path,
-)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     JOB_KEYS,
     JOBS_SUBDIR,
+    PASSPHRASE_SUBDIR,
     RUNNER_SETTINGS_FILE,
     BackupJob,
     RunnerSettings,
     job_file_path,
+    passphrase_path,
     render_job,
     render_settings,
     validate_job_name,

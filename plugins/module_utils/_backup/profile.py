@@ -23,19 +23,17 @@ from typing import Any, Callable
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     BACKUP_ENTRY_PREFIX,
     BORG_KEYS,
+    CERT_FAIL_DAYS,
+    CERT_WARN_DAYS,
     CLEANUP_ENTRY,
     DRILL_ENTRY,
     HEALTH_ENTRY,
     JOB_SPEC,
     SECRET_JOB_KEYS,
     backup_entry_name,
+    certificate_limits_problem,
     validate_job,
     validate_scheduled_job_name,
-)
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import (
-    CERT_FAIL_DAYS,
-    CERT_WARN_DAYS,
-    certificate_limits_problem,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import (
     scalar_sub_options,

@@ -21,7 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
+    CERT_FAIL_DAYS,
+    CERT_WARN_DAYS,
+    BackupJob,
+)
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.npm import find_compose_file
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import process_running, run_captured
@@ -31,20 +35,8 @@ try:
 except ImportError:  # the runner checks PyYAML at start
     yaml = None  # type: ignore[assignment]
 
-CERT_WARN_DAYS = 14
-CERT_FAIL_DAYS = 3
 COMMAND_TIMEOUT = 60
 MAILCOW_COMPOSE = "docker-compose.yml"
-
-
-def certificate_limits_problem(warn_days: object, fail_days: object) -> tuple[str, str] | None:
-    """(which limit, why) when the certificate limits are not whole days with 0 <= fail_days <= warn_days."""
-    for name, value in (("cert_warn_days", warn_days), ("cert_fail_days", fail_days)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return name, f"must be a whole number of days (0 or more), got {value!r}"
-    if fail_days > warn_days:  # type: ignore[operator]
-        return "cert_fail_days", f"{fail_days} is more than cert_warn_days {warn_days}"
-    return None
 
 
 @dataclass(frozen=True)

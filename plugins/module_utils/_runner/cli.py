@@ -44,10 +44,13 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.health
     timer_problems,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
+    CERT_FAIL_DAYS,
+    CERT_WARN_DAYS,
     DEFAULT_CONFIG_DIR,
     DRILL_ENTRY,
     BackupJob,
     backup_entry_name,
+    certificate_limits_problem,
     list_job_files,
     load_job,
 )
@@ -78,12 +81,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog
     RunLog,
     utc_now,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import (
-    CERT_FAIL_DAYS,
-    CERT_WARN_DAYS,
-    certificate_limits_problem,
-    service_checks,
-)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.services import service_checks
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status import (
     archive_host,
     archives_of,
