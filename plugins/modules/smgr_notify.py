@@ -395,12 +395,14 @@ channels:
 """
 
 import os
+from typing import TYPE_CHECKING
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.argspec import fail_on_validation_crash
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import remove_file, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import LEVEL_EVENTS, LEVELS
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import (
     DEFAULT_PATH,
     FILE_MODE,
@@ -418,14 +420,9 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config
     redact_text,
     redacted_config_dict,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify.dispatch import LEVEL_EVENTS, dispatch
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
-    LEVELS,
-    Notification,
-    custom_notification,
-    default_hostname,
-    test_notification,
-)
+
+if TYPE_CHECKING:
+    from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import Notification
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", default=DEFAULT_PATH),
@@ -458,18 +455,28 @@ def check_send_request(params: dict, enabled: bool) -> None:
 
 
 def requested_notification(params: dict, config: NotifyConfig) -> Notification | None:
+    if not (params["send_test"] or params["send"]):
+        return None
+    # Imported here: the messages and their delivery are a third of the module's code, and a converge that only
+    # writes the file (every host, every run) does not need them.
+    from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
+        custom_notification,
+        default_hostname,
+        test_notification,
+    )
+
     host = params["hostname"] or default_hostname()
     if params["send_test"]:
         return test_notification(config, host)
     request = params["send"]
-    if request:
-        return custom_notification(request["subject"], request["body"], request["level"], host)
-    return None
+    return custom_notification(request["subject"], request["body"], request["level"], host)
 
 
 def send_into(result: dict, config: NotifyConfig, notification: Notification, check_mode: bool, event: str) -> None:
     """Send (or in check mode only build) the message by e-mail and to the channels, into ``result``; what did
     go out stays there when something failed (then SmgrError)."""
+    from ansible_collections.smgr.server_manager.plugins.module_utils._notify.dispatch import dispatch
+
     delivery = dispatch(config, notification, event, all_channels=event == "test", dry_run=check_mode)
     recipients = [address for mail in delivery.mails for address in mail.recipients]
     result.update(

@@ -29,6 +29,8 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 EVENTS = ("success", "failure", "recovered", "partial", "skipped", "health", "drill", "cleanup", "test")
+LEVELS = ("info", "warning", "error", "success")  # of a message sent on request (smgr notify send, smgr_notify send)
+LEVEL_EVENTS = {"error": "failure", "success": "success"}  # the event such a message counts as; "test" otherwise
 DEFAULT_CHANNEL_EVENTS = ("failure", "partial", "recovered", "health")
 # Events that report a problem: the rate limit applies to them (a success or a recovery is always sent).
 REPEATING_EVENTS = ("failure", "partial", "skipped", "health", "drill", "cleanup")

@@ -25,15 +25,13 @@ from typing import TextIO
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.sysinfo import system_rows
-from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import EVENTS
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import EVENTS, LEVEL_EVENTS, LEVELS
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import DEFAULT_PATH, load_config
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.dispatch import (
-    LEVEL_EVENTS,
     Delivery,
     dispatch,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
-    LEVELS,
     custom_notification,
     default_hostname,
     test_notification,

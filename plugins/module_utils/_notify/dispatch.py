@@ -51,8 +51,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail i
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.templates import render
 
 SENT_STATE_FILE = "notify-sent.json"
-# The event of a custom message by its level (another level: the event "test").
-LEVEL_EVENTS = {"error": "failure", "success": "success"}
 
 
 @dataclass(frozen=True)

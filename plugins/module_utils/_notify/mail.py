@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channels import LEVELS
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, is_dns_name
 
 # smtplib, ssl and email are imported where a message is built or sent: the runner imports this module for
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     import ssl
     from email.message import EmailMessage
 
-LEVELS = ("info", "warning", "error", "success")
 SUCCESS = "success"
 FAILURE = "failure"
 ALWAYS = "always"
