@@ -11,10 +11,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profile import (
-    build_profile,
-    with_backup_secrets,
-)
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profile import build_profile
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 
@@ -52,13 +49,6 @@ def server_profile(variables: Any) -> dict[str, Any]:
         raise AnsibleFilterError(str(exc)) from None
 
 
-def backup_jobs_with_secrets(backup_jobs: Any, variables: Any) -> list[dict[str, Any]]:
-    """The profile's ``backup_jobs`` with each borg job's passphrase from the inventory, for smgr_backup."""
-    if not isinstance(backup_jobs, list) or not isinstance(variables, Mapping):
-        raise AnsibleFilterError("expects the profile's backup_jobs and the mapping of the smgr_* variables")
-    return with_backup_secrets(backup_jobs, variables)
-
-
 class FilterModule:
     def filters(self) -> dict:
-        return {"server_profile": server_profile, "backup_jobs_with_secrets": backup_jobs_with_secrets}
+        return {"server_profile": server_profile}

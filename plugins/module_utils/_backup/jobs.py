@@ -16,6 +16,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.job_secrets import SECRET_JOB_KEYS
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 try:
@@ -105,8 +106,6 @@ JOB_KEYS = (
     "ssh_options",
     "borg_lock_wait",
 )
-# Only on the host in a file of its own (0600), never in the job file, a result or a diff.
-SECRET_JOB_KEYS = ("passphrase",)
 BORG_KEYS = ("repository", "encryption", "passphrase", "borg_remote_path", "ssh_key", "ssh_options", "borg_lock_wait")
 BORG_SSH_KEYS = ("borg_remote_path", "ssh_key", "ssh_options")
 RETENTION_KEYS = ("keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly")

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.job_secrets import SECRET_JOB_KEYS
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     BACKUP_ENTRY_PREFIX,
     BORG_KEYS,
@@ -29,7 +30,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
     DRILL_ENTRY,
     HEALTH_ENTRY,
     JOB_SPEC,
-    SECRET_JOB_KEYS,
     backup_entry_name,
     certificate_limits_problem,
     validate_job,
@@ -133,7 +133,9 @@ class ProfileError(SmgrError):
 class Profile:
     """The arguments of the role's module calls."""
 
-    backup_jobs: list[dict[str, Any]]  # smgr_backup's jobs, secrets left out (with_backup_secrets adds them)
+    backup_jobs: list[
+        dict[str, Any]
+    ]  # smgr_backup's jobs, secrets left out (job_secrets.with_backup_secrets adds them)
     cron_jobs: list[dict[str, Any]]  # smgr_schedule's jobs
     notifications: dict[str, Any]  # smgr_notify's settings options the inventory sets, secrets left out
 
@@ -148,25 +150,6 @@ class Profile:
             "notifications": self.notifications,
             "uses_borg": self.uses_borg,
         }
-
-
-def with_backup_secrets(backup_jobs: list[dict[str, Any]], variables: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The profile's backup jobs with their secrets (a borg job's passphrase) from smgr_backups or
-    smgr_backup_defaults put back: the role hands them to smgr_backup, whose option is no_log, and the profile
-    (a host fact that -v shows) never holds them. The profile has checked them already."""
-    backups = variables.get("smgr_backups") or {}
-    defaults = variables.get("smgr_backup_defaults") or {}
-    jobs = []
-    for job in backup_jobs:
-        given = backups.get(job.get("name")) if isinstance(backups, Mapping) else None
-        given = given if isinstance(given, Mapping) else {}
-        secrets = {}
-        for key in SECRET_JOB_KEYS:
-            value = given.get(key, defaults.get(key) if isinstance(defaults, Mapping) else None)
-            if value is not None and job.get("engine") == "borg":
-                secrets[key] = value
-        jobs.append({**job, **secrets})
-    return jobs
 
 
 def runner_command(runner_path: str, config_dir: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.job_secrets import with_backup_secrets
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import MAX_SCHEDULED_JOB_NAME
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profile import (
     CLEANUP_DEFAULTS,
@@ -19,7 +20,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profil
     ProfileError,
     build_profile,
     runner_command,
-    with_backup_secrets,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.plan import JobRequest, Target, plan
 

@@ -1,0 +1,65 @@
+# Copyright (c) 2026, smgr.server_manager contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backup_jobs_with_secrets filter: a borg job's passphrase from the inventory, nothing for a tar job."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+from ansible.module_utils import _internal
+
+FILTER = "ansible_collections.smgr.server_manager.plugins.filter.backup_jobs_with_secrets"
+
+
+@pytest.fixture
+def with_secrets(monkeypatch):
+    """Imported inside the test: controller code switches ansible.module_utils into controller mode."""
+    monkeypatch.setattr(_internal, "is_controller", _internal.is_controller)
+    module = importlib.import_module(FILTER)
+    return module.backup_jobs_with_secrets, importlib.import_module("ansible.errors").AnsibleFilterError
+
+
+def test_a_borg_jobs_passphrase_is_put_back_from_the_job_or_the_defaults(with_secrets):
+    build, _error = with_secrets
+    jobs = [
+        {"name": "own", "engine": "borg"},
+        {"name": "shared", "engine": "borg"},
+        {"name": "web", "engine": "tar"},
+    ]
+    variables = {
+        "smgr_backups": {"own": {"passphrase": "own-secret"}, "shared": {}, "web": {"passphrase": "ignored"}},
+        "smgr_backup_defaults": {"passphrase": "fleet-secret"},
+    }
+    assert build(jobs, variables) == [
+        {"name": "own", "engine": "borg", "passphrase": "own-secret"},
+        {"name": "shared", "engine": "borg", "passphrase": "fleet-secret"},
+        {"name": "web", "engine": "tar"},
+    ]
+
+
+@pytest.mark.parametrize("jobs, variables", [(None, {}), ([], None), ("x", {})])
+def test_wrong_input_is_refused(with_secrets, jobs, variables):
+    build, AnsibleFilterError = with_secrets
+    with pytest.raises(AnsibleFilterError, match="expects the profile's backup_jobs"):
+        build(jobs, variables)
+
+
+def test_the_filter_file_loads_no_profile_rules():
+    """Each host's smgr_backup worker imports this file: it must not pull in the profile's rules."""
+    code = (
+        f"import sys, {FILTER}; "
+        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if '.module_utils._' in m and m.count('.') > 5))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert completed.stdout.strip() == "['job_secrets']"
