@@ -24,7 +24,11 @@ from datetime import datetime
 from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import run_captured, subprocess_env
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
+    capture_in_session,
+    run_captured,
+    subprocess_env,
+)
 
 BORG = "borg"
 DEFAULT_ENCRYPTION = "repokey-blake2"
@@ -142,17 +146,9 @@ class BorgRepository:
         (``borg check`` exits 1 when it found errors). ``binary``: stdout as bytes (paths that are not UTF-8)."""
         timeout = timeout if timeout is not None else self.timeout
         try:
-            completed = subprocess.run(
-                [BORG, *args],
-                cwd=cwd,
-                input=input_text,
-                capture_output=True,
-                text=not binary,
-                errors=None if binary else "backslashreplace",
-                env=self.environment(),
-                timeout=timeout,
-                check=False,
-                stdin=None if input_text is not None else subprocess.DEVNULL,
+            # its own session: a timeout also ends the ssh that borg started for an ssh:// repository
+            completed = capture_in_session(
+                [BORG, *args], timeout, input_text=input_text, env=self.environment(), cwd=cwd, binary=binary
             )
         except FileNotFoundError:
             raise BorgError("borg is not installed (Debian: apt install borgbackup)", "missing") from None

@@ -104,6 +104,41 @@ def run_in_session(
         return SessionResult(status, tail_lines(output, tail), matching_lines(output, notable) if notable else [])
 
 
+def capture_in_session(
+    argv: Sequence[str],
+    timeout: float | None,
+    input_text: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    binary: bool = False,
+) -> subprocess.CompletedProcess:
+    """``subprocess.run(argv, capture_output=True)`` in a new session: stdout and stderr whole and apart (a JSON
+    report on stdout), for a tool that starts helpers of its own (borg starts ssh).
+
+    When ``timeout`` seconds pass (then subprocess.TimeoutExpired) or this process is interrupted, the whole
+    process group is killed with SIGKILL and waited for before the exception propagates; ``subprocess.run``
+    kills only the child and leaves its helpers running. Raises OSError when ``argv`` cannot start.
+    """
+    process = subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=not binary,
+        errors=None if binary else "backslashreplace",
+        start_new_session=True,
+    )
+    with process:
+        try:
+            stdout, stderr = process.communicate(input_text, timeout=timeout)
+        except BaseException:
+            _kill_group(process)
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
 def process_running(names: Collection[str], proc: str = "/proc") -> bool:
     """Whether a process whose name (``/proc/<pid>/comm``) is one of ``names`` runs."""
     try:

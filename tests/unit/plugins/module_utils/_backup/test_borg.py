@@ -143,3 +143,38 @@ def test_retention_maps_onto_borg_prune():
         "--keep-weekly=4",
     ]
     assert check_repository("ssh://backup@127.0.0.1:2222/srv/borg/web1") == "ssh://backup@127.0.0.1:2222/srv/borg/web1"
+
+
+def test_a_timeout_ends_borg_and_the_ssh_it_started(tmp_path, monkeypatch):
+    """An ssh that never answers: the job's timeout ends borg and its ssh (its process group), not borg alone."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    ssh_pid = tmp_path / "ssh.pid"
+    (fake_bin / "ssh").write_text(f"#!/bin/sh\necho $$ > {ssh_pid}\nexec sleep 60\n")
+    (fake_bin / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    write_passphrase(str(tmp_path / "secrets" / "job.passphrase"), PASSPHRASE)
+    repo = BorgRepository(
+        "ssh://backup@127.0.0.1:2222/./repo",
+        str(tmp_path / "borg-base"),
+        str(tmp_path / "secrets" / "job.passphrase"),
+        timeout=3,
+    )
+    started = time.monotonic()
+    with pytest.raises(BorgError) as timed_out:
+        repo.names("*")
+    assert timed_out.value.kind == "timeout" and "did not finish within 3 s" in str(timed_out.value)
+    assert time.monotonic() - started < 30
+    pid = int(ssh_pid.read_text())
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
+        assert time.monotonic() < deadline, "the ssh that borg started still runs"
+        time.sleep(0.1)
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

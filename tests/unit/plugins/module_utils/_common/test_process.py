@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import time
 
 import pytest
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
+    capture_in_session,
     run_in_session,
     subprocess_env,
     tail_lines,
@@ -85,3 +87,21 @@ def test_subprocess_env_is_the_c_locale(monkeypatch):
     env = subprocess_env()
     assert env["LC_ALL"] == "C" and "LANGUAGE" not in env
     assert env["PATH"] == os.environ["PATH"]
+
+
+def test_capture_in_session_keeps_stdout_and_stderr_apart_and_passes_input():
+    result = capture_in_session(["/bin/sh", "-c", "cat; echo err >&2; exit 2"], timeout=10, input_text="in\n")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "in\n", "err\n")
+    binary = capture_in_session(["/bin/sh", "-c", "printf 'a\\377'"], timeout=10, binary=True)
+    assert binary.stdout == b"a\xff"
+
+
+def test_capture_in_session_timeout_kills_the_whole_process_group(tmp_path):
+    marker = tmp_path / "grandchild-ran"
+    script = f"(sleep 2; touch {marker}) & sleep 30"
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        capture_in_session(["/bin/sh", "-c", script], timeout=0.5)
+    assert time.monotonic() - started < 10
+    time.sleep(2.5)
+    assert not marker.exists()
