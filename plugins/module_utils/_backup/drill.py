@@ -18,11 +18,10 @@ import os
 import shutil
 import stat
 import subprocess
-import tarfile
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import (
     CHUNK,
@@ -34,6 +33,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env, tail_lines
+
+# tarfile is imported where an archive is read: every backup run loads this module (a borg job's drill helpers,
+# the drill verb), and only drills read archives (tarfile is 0.4 MiB of the runner's memory).
+if TYPE_CHECKING:
+    import tarfile
 
 DRILL_PREFIX = ".smgr-drill-"
 MAX_REPORTED = 5  # differences named in a failure message
@@ -121,6 +125,8 @@ def _feed(path: str, sink: IO[bytes], digest: Any, errors: list[BaseException]) 
 
 def restore_and_list(path: str, scratch: str) -> tuple[list[Member], str]:
     """Extract ``path`` into ``scratch`` with GNU tar; the members as the archive lists them and its SHA-256."""
+    import tarfile
+
     name = os.path.basename(path)
     env = subprocess_env()
     digest = hashlib.sha256()

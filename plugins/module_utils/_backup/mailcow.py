@@ -30,12 +30,12 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import SUFFIXES, decompressor_command
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob
@@ -47,6 +47,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.proces
     subprocess_env,
     tail_lines,
 )
+
+# tarfile is imported where a dump is checked: every backup run loads this module, and only Mailcow jobs read
+# their dump as tar.
+if TYPE_CHECKING:
+    import tarfile
 
 HELPER_SCRIPT = os.path.join("helper-scripts", "backup_and_restore.sh")
 CONTAINER_NAME = "mailcow-backup"
@@ -177,6 +182,8 @@ def archive_problem(archive: ComponentArchive, timeout: float) -> str | None:
     checkpoint file's content; the decompressor's errors go to a file (no pipe to fill), and it is killed when
     ``timeout`` seconds pass.
     """
+    import tarfile
+
     tree = COMPONENT_TREES[archive.component]
     has_tree = False
     checkpoint: str | None = None

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 from dataclasses import dataclass
 
@@ -189,6 +188,8 @@ def copy_sqlite(source: str, target: str, job: str) -> None:
     """SQLite's online backup API: a consistent copy while NPM writes; then the copy's integrity check."""
     if os.path.lexists(target) or os.path.realpath(target) == os.path.realpath(source):
         raise SmgrError(f"refusing to copy NPM's database onto {target}", job=job)
+    import sqlite3  # here: every backup run loads this module, only NPM jobs with SQLite need it (0.8 MiB)
+
     os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
     origin = copy = None
     try:

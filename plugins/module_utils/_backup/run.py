@@ -735,8 +735,6 @@ def run_cleanup(job: BackupJob, ctx: RunContext, dry_run: bool) -> dict[str, Any
 
 
 def run_drill(job: BackupJob, ctx: RunContext) -> DrillResult:
-    # Imported here: every backup run starts this program, and only drills need tarfile and threads.
-
     """Restore the job's newest archive into a scratch directory and check it; record, log and notify the result.
 
     Holds the job's lock, so retention never removes the archive while it is read; a job whose backup runs is

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import re
 import threading
@@ -23,7 +22,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
@@ -115,6 +113,8 @@ def _known_schemes(apprise: Any) -> set[str]:
 def url_secrets(url: str) -> tuple[str, ...]:
     """The parts of ``url`` that could be secrets (user, password, host, path segments, query values), longest
     first, to be removed from any text that might quote them."""
+    from urllib.parse import unquote, urlsplit  # here: only hosts with channels need it (0.5 MiB of the runner)
+
     parts = {url}
     try:
         split = urlsplit(url)
@@ -139,24 +139,32 @@ def scrub(text: str, channels: Iterable[Channel]) -> str:
     return text
 
 
-class _Capture(logging.Handler):
-    """Apprise's warnings of one thread: the reason a delivery failed (scrubbed before use)."""
+# logging is imported here and below only when Apprise is (Apprise imports it anyway): the runner loads this
+# module on every run, and most runs use no channel (logging is 0.6 MiB of its memory).
+def _capture_handler() -> Any:
+    """A handler that keeps Apprise's warnings by thread: the reason a delivery failed (scrubbed before use)."""
+    import logging
 
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: dict[str, list[str]] = {}
+    class Capture(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.WARNING)
+            self.lines: dict[str, list[str]] = {}
 
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken log record must not break a delivery
-            return
-        self.lines.setdefault(record.threadName or "", []).append(message)
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                message = record.getMessage()
+            except Exception:  # a broken log record must not break a delivery
+                return
+            self.lines.setdefault(record.threadName or "", []).append(message)
+
+    return Capture()
 
 
 @contextlib.contextmanager
-def quiet_apprise() -> Iterator[logging.Logger]:
+def quiet_apprise() -> Iterator[Any]:
     """Apprise logs through ``logging``; its records must never reach stderr or a log (they quote URLs)."""
+    import logging
+
     logger = logging.getLogger(_APPRISE_LOGGER)
     saved = (logger.propagate, logger.level, list(logger.handlers))
     logger.propagate = False
@@ -197,10 +205,10 @@ def deliver(
     kinds = {"success": apprise.NotifyType.SUCCESS, "failure": apprise.NotifyType.FAILURE}
     notify_type = kinds.get(level, apprise.NotifyType.WARNING if level == "warning" else apprise.NotifyType.INFO)
     results: dict[str, ChannelResult] = {}
-    capture = _Capture()
+    capture = _capture_handler()
     with quiet_apprise() as logger:
         logger.addHandler(capture)
-        logger.setLevel(logging.WARNING)
+        logger.setLevel(capture.level)
         threads = {}
         for channel in channels:
             thread = threading.Thread(

@@ -17,7 +17,6 @@ preferences, routes, templates and channels, then :func:`send_mail` for each mai
 
 from __future__ import annotations
 
-import html
 import socket
 import unicodedata
 from collections.abc import Sequence
@@ -215,8 +214,17 @@ def _text_body(body: _Body, host: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# html.escape's table: the html module also loads every named entity (0.5 MiB of the runner's memory, every run).
+_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
+def escape_html(text: str) -> str:
+    """``html.escape(text)`` (quotes too), without importing the html module."""
+    return text.translate(_HTML_ESCAPES)
+
+
 def _html_rows(rows: Sequence[tuple[str, str]]) -> str:
-    esc = html.escape
+    esc = escape_html
     return "\n".join(
         f'<tr><th align="left" style="padding:2px 12px 2px 0">{esc(label)}</th><td>{esc(value)}</td></tr>'
         for label, value in rows
@@ -224,7 +232,7 @@ def _html_rows(rows: Sequence[tuple[str, str]]) -> str:
 
 
 def _html_body(body: _Body, host: str, colour: str) -> str:
-    esc = html.escape
+    esc = escape_html
     rows = _html_rows(body.rows)
     parts = [
         "<!DOCTYPE html>",
@@ -276,8 +284,8 @@ def plain_html(text: str, colour: str) -> str:
     """The HTML part of a message whose text comes from a template: the same text, escaped, preformatted."""
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body style="font-family:sans-serif">\n'
-        f'<pre style="white-space:pre-wrap;border-left:4px solid {html.escape(colour or "#666")};padding-left:8px">'
-        f"{html.escape(text)}</pre>\n</body></html>\n"
+        f'<pre style="white-space:pre-wrap;border-left:4px solid {escape_html(colour or "#666")};padding-left:8px">'
+        f"{escape_html(text)}</pre>\n</body></html>\n"
     )
 
 

@@ -442,3 +442,10 @@ def test_a_ca_file_without_certificates_is_named(tmp_path):
     with pytest.raises(SendError) as caught:
         send_test_mail(settings(unused_port(), "starttls", ca_file=str(empty)))
     assert caught.value.kind == SendError.CA_FILE
+
+
+@pytest.mark.parametrize("text", ["", "plain", "<b>&amp;\"quoted\" 'single'</b>", "a > b < c & d", "ünïcödé <\u2028>"])
+def test_escape_html_is_html_escape(text):
+    import html
+
+    assert mail.escape_html(text) == html.escape(text)
