@@ -7,10 +7,11 @@ B10: the same profile with ``smgr_scheduler: systemd`` against ours with cron (m
 Ours is ``ansible-playbook smgr.server_manager.site`` with the example inventory's group_vars
 (examples/inventory/group_vars/all.yml, copied unchanged); the baseline is bench/baseline/profile.yml with the
 same inventory. Each host is ``ansible_connection: local`` with a prefix of its own, so every host writes its
-own tree; forks are Ansible's default (5). B2 is the first run into empty prefixes; B1 is the fastest of the
-runs after it (``Settings.repeats``, ours and the baseline alternating, as B4 does), each of which must change
-nothing: one 7-second run on this 2-core VM with neighbours moves by 20 %. Both sides skip package installation (``smgr_install_packages: false``; the
-baseline has no apt task): all "hosts" are this one machine.
+own tree; forks are Ansible's default (5). B2 is the first run into empty prefixes; B1 is the fastest of
+the runs after it (``Settings.repeats``, ours and the baseline alternating, as B4 does), each of which must
+change nothing: one 7-second run on this 2-core VM with neighbours moves by 20 %. Both sides skip package
+installation (``smgr_install_packages: false``; the baseline has no apt task): all "hosts" are this one
+machine.
 """
 
 from __future__ import annotations
