@@ -14,6 +14,15 @@ from ansible_collections.smgr.server_manager.tests.support.module_harness import
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import SmtpServer
 
 
+@pytest.fixture
+def data(tmp_path):
+    """A one-file tree to back up (test files that need a richer tree define their own ``data``)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "index.html").write_text("<h1>hi</h1>\n")
+    return root
+
+
 @pytest.fixture(scope="session")
 def smtp_cert_dir(tmp_path_factory):
     """One private CA and server certificate for every SMTP server of the session (``ca.pem`` in here)."""

@@ -42,12 +42,3 @@ def base(tmp_path):
         "archive_host": "web1",
         "runner_interpreter": sys.executable,
     }
-
-
-@pytest.fixture
-def data(tmp_path):
-    """A one-file tree to back up."""
-    root = tmp_path / "data"
-    root.mkdir()
-    (root / "index.html").write_text("<h1>hi</h1>\n")
-    return root

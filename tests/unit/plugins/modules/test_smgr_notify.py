@@ -394,18 +394,8 @@ def test_a_refusing_channel_fails_the_send_and_the_result_keeps_what_went_out(pa
     refusing = HttpReceiver("refuse")
     try:
         channel = {"name": "chat", "url": f"json://127.0.0.1:{refusing.port}/{CHANNEL_SECRET}"}
-        args = dict(
-            path=path,
-            enabled=True,
-            smtp_server="127.0.0.1",
-            smtp_port=server.port,
-            smtp_security="none",
-            from_email="smgr@example.org",
-            to_emails=["ops@example.org"],
-            channels=[channel],
-            send_test=True,
-        )
-        failed = fail(args)
+        plain = dict(smtp_server="127.0.0.1", smtp_port=server.port, smtp_security="none", smtp_user=None)
+        failed = fail(options(path, **plain, smtp_password=None, channels=[channel], send_test=True))
     finally:
         refusing.stop()
     assert "channel chat" in failed["msg"] and CHANNEL_SECRET not in str(failed)

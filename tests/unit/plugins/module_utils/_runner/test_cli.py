@@ -35,14 +35,6 @@ def prefix(tmp_path):
     return Prefix(tmp_path / "host")
 
 
-@pytest.fixture
-def data(tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    (root / "f.txt").write_text("x\n")
-    return root
-
-
 # --------------------------------------------------------------------------- build
 
 
