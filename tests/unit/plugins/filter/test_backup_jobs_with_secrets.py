@@ -5,23 +5,18 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
 
 import pytest
-from ansible.module_utils import _internal
 
 FILTER = "ansible_collections.smgr.server_manager.plugins.filter.backup_jobs_with_secrets"
 
 
 @pytest.fixture
-def with_secrets(monkeypatch):
-    """Imported inside the test: controller code switches ansible.module_utils into controller mode."""
-    monkeypatch.setattr(_internal, "is_controller", _internal.is_controller)
-    module = importlib.import_module(FILTER)
-    return module.backup_jobs_with_secrets, importlib.import_module("ansible.errors").AnsibleFilterError
+def with_secrets(load_filter, filter_error):
+    return load_filter("backup_jobs_with_secrets").backup_jobs_with_secrets, filter_error
 
 
 def test_a_borg_jobs_passphrase_is_put_back_from_the_job_or_the_defaults(with_secrets):

@@ -5,26 +5,15 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from ansible.module_utils import _internal
 
 
 @pytest.fixture(autouse=True)
-def filters(monkeypatch):
-    """Import the filters (controller code) inside the test only.
-
-    Importing controller code switches ansible.module_utils into controller mode for the whole process, which changes
-    how the module tests see warnings; monkeypatch restores the flag after each test.
-    """
-    monkeypatch.setattr(_internal, "is_controller", _internal.is_controller)
-    base = "ansible_collections.smgr.server_manager.plugins.filter"
-    errors = importlib.import_module("ansible.errors")
+def filters(load_filter, filter_error):
     return (
-        importlib.import_module(f"{base}.schedule_problems").schedule_problems,
-        importlib.import_module(f"{base}.backup_job_problems").backup_job_problems,
-        errors.AnsibleFilterError,
+        load_filter("schedule_problems").schedule_problems,
+        load_filter("backup_job_problems").backup_job_problems,
+        filter_error,
     )
 
 

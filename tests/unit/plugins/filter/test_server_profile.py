@@ -5,10 +5,7 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from ansible.module_utils import _internal
 
 VARIABLES = {
     "smgr_backups": {"web": {"type": "nginx", "schedule": "daily_2am", "verify": "yes"}},
@@ -26,11 +23,8 @@ VARIABLES = {
 
 
 @pytest.fixture
-def server_profile(monkeypatch):
-    """Imported inside the test: controller code switches ansible.module_utils into controller mode."""
-    monkeypatch.setattr(_internal, "is_controller", _internal.is_controller)
-    module = importlib.import_module("ansible_collections.smgr.server_manager.plugins.filter.server_profile")
-    return module.server_profile, importlib.import_module("ansible.errors").AnsibleFilterError
+def server_profile(load_filter, filter_error):
+    return load_filter("server_profile").server_profile, filter_error
 
 
 def test_types_are_converted_as_the_module_converts_them(server_profile):
@@ -54,9 +48,9 @@ def test_wrong_input_is_refused(server_profile, value):
         build(value)
 
 
-def test_plain_data_reads_containers_once_into_plain_types(server_profile):
+def test_plain_data_turns_subclassed_containers_and_strings_into_plain_types(load_filter):
     """The filter checks plain data: Ansible's lazy containers and tagged strings are subclasses of these."""
-    module = importlib.import_module("ansible_collections.smgr.server_manager.plugins.filter.server_profile")
+    module = load_filter("server_profile")
 
     class LazyDict(dict):
         pass
@@ -67,7 +61,8 @@ def test_plain_data_reads_containers_once_into_plain_types(server_profile):
     class TaggedStr(str):
         pass
 
-    value = LazyDict(jobs=LazyList([LazyDict(name=TaggedStr("web"), keep=(3, 4))]), on=True)
+    jobs = LazyList([LazyDict(name=TaggedStr("web"), keep=(3, 4))])
+    value = LazyDict({TaggedStr("jobs"): jobs, TaggedStr("on"): True})
     plain = module.plain_data(value)
     assert plain == {"jobs": [{"name": "web", "keep": [3, 4]}], "on": True}
     read = (plain, plain["jobs"], plain["jobs"][0], plain["jobs"][0]["name"], *plain)

@@ -12,6 +12,7 @@ import stat
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import passphrase_path
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_backup, smgr_backup_info
 from ansible_collections.smgr.server_manager.tests.support.module_harness import exit_result, fail_result
 
@@ -32,16 +33,22 @@ def borg_job(data, tmp_path, **extra):
 
 
 def passphrase_file(base, name="site"):
-    return os.path.join(base["config_dir"], "borg", f"{name}.passphrase")
+    return passphrase_path(base["config_dir"], name)
+
+
+def passphrase_warnings():
+    """The passphrase warnings of the last module run (the harness clears warnings before each run)."""
+    return [text for text in ansible_warnings.get_warning_messages() if "passphrase changed" in text]
 
 
 def test_passphrase_file_check_real_idempotent_and_never_shown(base, data, tmp_path):
     args = dict(base, jobs=[borg_job(data, tmp_path)])
     checked = exit_result(smgr_backup, args, check=True)
-    assert checked["changed"] and not os.path.exists(passphrase_file(base))
+    assert checked["changed"] and not os.path.exists(passphrase_file(base)) and not passphrase_warnings()
     diffs = {item["after_header"]: item for item in checked["diff"]}
     assert diffs[passphrase_file(base)]["after"] == "********\n"
     real = exit_result(smgr_backup, args)
+    assert not passphrase_warnings()  # a new file: nothing to change in borg
     assert json.dumps(real).count(PASSPHRASE) == 0 and json.dumps(checked).count(PASSPHRASE) == 0
     with open(passphrase_file(base), encoding="utf-8") as handle:
         assert handle.read() == PASSPHRASE + "\n"
@@ -53,11 +60,10 @@ def test_passphrase_file_check_real_idempotent_and_never_shown(base, data, tmp_p
     assert PASSPHRASE not in text and "engine: borg" in text and "encryption: repokey-blake2" in text
     assert exit_result(smgr_backup, args)["changed"] is False
     assert exit_result(smgr_backup, args, check=True)["changed"] is False
-    assert not [text for text in ansible_warnings.get_warning_messages() if "passphrase changed" in text]
     # A new passphrase: the diff says it changed and still shows no value; the task warns that borg still
     # needs the old one.
     changed = exit_result(smgr_backup, dict(base, jobs=[borg_job(data, tmp_path, passphrase="another one")]))
-    (warning,) = [text for text in ansible_warnings.get_warning_messages() if "passphrase changed" in text]
+    (warning,) = passphrase_warnings()
     assert "borg key change-passphrase" in warning and "another one" not in warning
     diffs = {item["after_header"]: item for item in changed["diff"]}
     assert diffs[passphrase_file(base)]["before"] == "********\n"
