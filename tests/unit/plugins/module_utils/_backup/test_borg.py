@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -145,36 +146,45 @@ def test_retention_maps_onto_borg_prune():
     assert check_repository("ssh://backup@127.0.0.1:2222/srv/borg/web1") == "ssh://backup@127.0.0.1:2222/srv/borg/web1"
 
 
-def test_a_timeout_ends_borg_and_the_ssh_it_started(tmp_path, monkeypatch):
-    """An ssh that never answers: the job's timeout ends borg and its ssh (its process group), not borg alone."""
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    ssh_pid = tmp_path / "ssh.pid"
-    (fake_bin / "ssh").write_text(f"#!/bin/sh\necho $$ > {ssh_pid}\nexec sleep 60\n")
-    (fake_bin / "ssh").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+def test_a_timeout_ends_borg_and_the_ssh_it_started(tmp_path):
+    """A server that accepts the connection and never says a word: the real ssh waits for its greeting, and the
+    job's timeout must end borg and that ssh (its process group), not borg alone."""
+    silent = socket.create_server(("127.0.0.1", 0))  # listens, never accepts: the kernel completes the handshake
+    port = silent.getsockname()[1]
     write_passphrase(str(tmp_path / "secrets" / "job.passphrase"), PASSPHRASE)
     repo = BorgRepository(
-        "ssh://backup@127.0.0.1:2222/./repo",
+        f"ssh://backup@127.0.0.1:{port}/./repo",
         str(tmp_path / "borg-base"),
         str(tmp_path / "secrets" / "job.passphrase"),
         timeout=3,
     )
-    started = time.monotonic()
-    with pytest.raises(BorgError) as timed_out:
-        repo.names("*")
-    assert timed_out.value.kind == "timeout" and "did not finish within 3 s" in str(timed_out.value)
-    assert time.monotonic() - started < 30
-    pid = int(ssh_pid.read_text())
-    deadline = time.monotonic() + 10
-    while os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
-        assert time.monotonic() < deadline, "the ssh that borg started still runs"
-        time.sleep(0.1)
-
-
-def _state(pid):
     try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "gone"
+        started = time.monotonic()
+        with pytest.raises(BorgError) as timed_out:
+            repo.names("*")
+        assert timed_out.value.kind == "timeout" and "did not finish within 3 s" in str(timed_out.value)
+        assert time.monotonic() - started < 30
+        deadline = time.monotonic() + 10
+        while _ssh_processes(port):
+            assert time.monotonic() < deadline, "the ssh that borg started still runs"
+            time.sleep(0.1)
+    finally:
+        for pid in _ssh_processes(port):
+            os.kill(pid, signal.SIGKILL)
+        silent.close()
+
+
+def _ssh_processes(port):
+    """Live ssh processes whose command line names ``port``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, IndexError):
+            continue
+        if state != "Z" and argv and os.path.basename(argv[0]) == b"ssh" and str(port).encode() in argv:
+            found.append(int(entry))
+    return found
