@@ -49,22 +49,40 @@ def test_run_in_session_runs_in_the_given_directory_with_the_given_environment(t
     assert result.tail == [str(tmp_path), "yes"]
 
 
+def with_grandchild(tmp_path):
+    """A shell that starts a grandchild (its pid in a file), says "started" and waits; and that pid file."""
+    pid_file = tmp_path / "grandchild.pid"
+    return ["/bin/sh", "-c", f"sleep 60 & echo $! > {pid_file}; echo started; sleep 30"], pid_file
+
+
+def assert_ended(pid_file):
+    """The grandchild is gone (or a zombie) within seconds: killing only the shell would leave it sleeping."""
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except OSError:
+            return
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            raise AssertionError("the grandchild outlived the timeout")
+        time.sleep(0.05)
+
+
 def test_a_timeout_kills_the_whole_process_group(tmp_path):
-    marker = tmp_path / "grandchild-ran"
-    # The grandchild would write the marker after the timeout if only the shell were killed.
-    script = f"(sleep 2; touch {marker}) & echo started; sleep 30"
+    argv, pid_file = with_grandchild(tmp_path)
     started = time.monotonic()
-    result = run_in_session(["/bin/sh", "-c", script], timeout=0.5, tail=5)
+    result = run_in_session(argv, timeout=0.5, tail=5)
     assert time.monotonic() - started < 10
     assert result.timed_out and result.status is None
     assert result.tail == ["started"]
-    time.sleep(2.5)
-    assert not marker.exists()
+    assert_ended(pid_file)
 
 
 def test_an_interruption_kills_the_group_and_propagates(monkeypatch, tmp_path):
-    import subprocess
-
     def interrupted_wait(self, timeout=None):
         if timeout is not None:
             raise KeyboardInterrupt
@@ -97,11 +115,9 @@ def test_capture_in_session_keeps_stdout_and_stderr_apart_and_passes_input():
 
 
 def test_capture_in_session_timeout_kills_the_whole_process_group(tmp_path):
-    marker = tmp_path / "grandchild-ran"
-    script = f"(sleep 2; touch {marker}) & sleep 30"
+    argv, pid_file = with_grandchild(tmp_path)
     started = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
-        capture_in_session(["/bin/sh", "-c", script], timeout=0.5)
+        capture_in_session(argv, timeout=0.5)
     assert time.monotonic() - started < 10
-    time.sleep(2.5)
-    assert not marker.exists()
+    assert_ended(pid_file)
