@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -150,12 +150,20 @@ def timed(
     return time.perf_counter() - started
 
 
-def best_of(repeats: int, *actions: Callable[[], float], between: Callable[[], None] | None = None) -> list[float]:
-    """Run the actions alternately ``repeats`` times (so a burst of load hits each alike); minimum time of each."""
-    best = [float("inf")] * len(actions)
+def best_of(
+    repeats: int,
+    *actions: Callable[[], Any],
+    between: Callable[[], None] | None = None,
+    key: Callable[[Any], float] = float,
+) -> list[Any]:
+    """Run the actions alternately ``repeats`` times (so a burst of load hits each alike); the best of each: the
+    one with the smallest ``key`` (an action returns its time, or a result whose ``key`` is its time)."""
+    best: list[Any] = [None] * len(actions)
     for _repeat in range(repeats):
         for index, action in enumerate(actions):
-            best[index] = min(best[index], action())
+            outcome = action()
+            if best[index] is None or key(outcome) < key(best[index]):
+                best[index] = outcome
             if between is not None:
                 between()
     return best

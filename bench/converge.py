@@ -16,12 +16,13 @@ machine.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 from pathlib import Path
 
 from ansible_run import PlaybookResult, playbook, write_local_inventory
-from common import BENCH_DIR, ROOT, Row, Settings, log, seconds
+from common import BENCH_DIR, ROOT, Row, Settings, best_of, log, seconds
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import runner_bytes
 
@@ -60,18 +61,18 @@ def _first_run(name: str, target: Path | str, inventory: Path, work: Path) -> Pl
     return first
 
 
+def _no_change_run(name: str, target: Path | str, inventory: Path, work: Path) -> PlaybookResult:
+    again = playbook(target, inventory, work)
+    if again.changed != 0:
+        raise RuntimeError(f"{name}: a run after the first changed {again.changed} task result(s)")
+    return again
+
+
 def _no_change_runs(sides: list[tuple[str, Path | str, Path]], work: Path, repeats: int) -> list[PlaybookResult]:
-    """``repeats`` no-change runs of each side, the sides alternating (a burst of load hits each alike); the
-    fastest of each. Every run must change nothing."""
-    best: list[PlaybookResult | None] = [None] * len(sides)
-    for _repeat in range(repeats):
-        for index, (name, target, inventory) in enumerate(sides):
-            again = playbook(target, inventory, work)
-            if again.changed != 0:
-                raise RuntimeError(f"{name}: a run after the first changed {again.changed} task result(s)")
-            if best[index] is None or again.wall < best[index].wall:
-                best[index] = again
-    return [result for result in best if result is not None]
+    """The fastest of ``repeats`` no-change runs of each side, the sides alternating; every run must change
+    nothing."""
+    runs = [functools.partial(_no_change_run, name, target, inventory, work) for name, target, inventory in sides]
+    return best_of(repeats, *runs, key=lambda result: result.wall)
 
 
 def _cell(result: PlaybookResult) -> str:
