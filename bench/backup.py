@@ -21,8 +21,10 @@ from common import (
     Row,
     Settings,
     best_of,
+    directory_bytes,
     log,
     measure_memory,
+    measure_succeeded,
     mib,
     run,
     seconds,
@@ -109,7 +111,7 @@ class BackupBench:
         }
         run(["borg", "init", "--encryption=none", str(repo)], env=env)
         elapsed = timed(["borg", "create", "--compression", "zstd,3", f"{repo}::bench", str(tree)], env=env)
-        self.borg_size = sum(path.stat().st_size for path in repo.rglob("*") if path.is_file())
+        self.borg_size = directory_bytes(repo)
         return elapsed
 
     # ----------------------------------------------------------------- memory
@@ -122,10 +124,7 @@ class BackupBench:
         return result
 
     def peak_memory(self, job: str) -> MemoryResult:
-        result = measure_memory([str(self.prefix.bin), "--json", "backup", job])
-        if result.returncode != 0:
-            raise RuntimeError(f"smgr backup {job} exited {result.returncode} under the memory probe")
-        return result
+        return measure_succeeded([str(self.prefix.bin), "--json", "backup", job], f"smgr backup {job}")
 
 
 def _relative(path: Path) -> str:

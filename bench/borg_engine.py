@@ -26,7 +26,18 @@ import os
 import time
 from pathlib import Path
 
-from common import MemoryResult, ProcessSeen, Row, Settings, log, measure_memory, mib, run, seconds
+from common import (
+    MemoryResult,
+    ProcessSeen,
+    Row,
+    Settings,
+    directory_bytes,
+    log,
+    measure_succeeded,
+    mib,
+    run,
+    seconds,
+)
 from data import SEED, change_files, make_mixed_tree, read_tree
 
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix, write_passphrase
@@ -36,11 +47,6 @@ CHANGED = 0.01  # of the files, rewritten each day
 BYTES_TARGET = 0.25
 TIME_TARGET = 1.15
 MEMORY_TARGET = 1.1  # borg's own peak in our run against bare borg create's
-
-
-def _directory_bytes(root: Path) -> int:
-    """What ``du --apparent-size`` sums: the sizes of the files under ``root``."""
-    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
 
 
 def _borg_step(seen: ProcessSeen) -> str:
@@ -107,17 +113,12 @@ class BorgBench:
         self.bare_archives += 1
         name = f"{self.bare_repository}::bench-{self.bare_archives}"
         read_tree(tree)
-        result = measure_memory(["borg", "create", "--compression", "zstd,3", name, str(tree)], env=self.bare_env)
-        if result.returncode != 0:
-            raise RuntimeError(f"borg create exited {result.returncode} under the memory probe")
-        return result
+        command = ["borg", "create", "--compression", "zstd,3", name, str(tree)]
+        return measure_succeeded(command, "borg create", env=self.bare_env)
 
     def peak_memory(self, job: str, tree: Path) -> MemoryResult:
         read_tree(tree)
-        result = measure_memory([str(self.prefix.bin), "--json", "backup", job])
-        if result.returncode != 0:
-            raise RuntimeError(f"smgr backup {job} exited {result.returncode} under the memory probe")
-        return result
+        return measure_succeeded([str(self.prefix.bin), "--json", "backup", job], f"smgr backup {job}")
 
 
 def run_borg_rows(work: Path, settings: Settings) -> list[Row]:
@@ -160,8 +161,8 @@ def run_borg_rows(work: Path, settings: Settings) -> list[Row]:
     tar_stored = sum(path.stat().st_size for path in bench.prefix.archives(tar_job))
     if tar_stored != tar_bytes or len(bench.prefix.archives(tar_job)) != runs:
         raise RuntimeError(f"the tar job kept {tar_stored} bytes, its runs reported {tar_bytes}")
-    borg_bytes = _directory_bytes(bench.repository)
-    bare_bytes = _directory_bytes(bench.bare_repository)
+    borg_bytes = directory_bytes(bench.repository)
+    bare_bytes = directory_bytes(bench.bare_repository)
     ours_total, bare_total, tar_total = sum(ours_times), sum(bare_times), sum(tar_times)
 
     log("B12: peak memory of one more day's borg run, ours and bare borg create")

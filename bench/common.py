@@ -309,6 +309,19 @@ def measure_memory(command: Sequence[str], env: dict[str, str] | None = None, in
     )
 
 
+def measure_succeeded(command: Sequence[str], what: str, env: dict[str, str] | None = None) -> MemoryResult:
+    """:func:`measure_memory` of a command that must succeed (``what`` names it in the error)."""
+    result = measure_memory(command, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} exited {result.returncode} under the memory probe")
+    return result
+
+
+def directory_bytes(root: Path) -> int:
+    """What ``du --apparent-size`` sums: the sizes of the files under ``root``."""
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+
+
 def _comm(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/comm") as handle:
