@@ -40,7 +40,7 @@ from common import (
 )
 from data import SEED, change_files, make_mixed_tree, read_tree
 
-from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix, write_passphrase
+from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 
 PASSPHRASE = "bench-borg-passphrase"
 CHANGED = 0.01  # of the files, rewritten each day
@@ -81,7 +81,7 @@ class BorgBench:
             passphrase=PASSPHRASE,
             verify=True,
         )
-        write_passphrase(str(self.prefix.config / "borg" / f"{borg_job}.passphrase"), PASSPHRASE)
+        self.prefix.write_passphrase(borg_job, PASSPHRASE)
         return tar_job, borg_job
 
     def smgr_backup(self, job: str, tree: Path) -> tuple[float, dict]:

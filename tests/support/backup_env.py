@@ -25,6 +25,7 @@ from typing import Any
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import (
     RunnerSettings,
+    passphrase_path,
     render_job,
     render_settings,
     validate_job,
@@ -89,6 +90,12 @@ class Prefix:
         self.bin.write_bytes(runner_bytes(sys.executable))
         self.bin.chmod(0o755)
         return self.bin
+
+    def write_passphrase(self, job: str, passphrase: str) -> str:
+        """Job ``job``'s passphrase file where smgr_backup writes it; its path."""
+        path = passphrase_path(str(self.config), job)
+        write_passphrase(path, passphrase)
+        return path
 
     def add_job(self, **raw: Any) -> Path:
         job = validate_job(raw, self.settings.backup_root, require_passphrase=False)  # the test writes the file

@@ -22,12 +22,12 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_j
     mode_bits,
     verify_data_due,
 )
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import passphrase_path
 from ansible_collections.smgr.server_manager.tests.support.backup_env import (
     Prefix,
     Sshd,
     free_port,
     snapshot,
-    write_passphrase,
 )
 
 PASSPHRASE = "the borg passphrase 7f3a"
@@ -53,7 +53,7 @@ def borg_prefix(root: Path, host: str, repository: str, passphrase: str = PASSPH
     options = dict(name="site", type="paths", engine="borg", repository=repository, borg_lock_wait=1)
     options.update(job)
     if options.get("encryption") != "none":
-        write_passphrase(str(prefix.config / "borg" / f"{options['name']}.passphrase"), passphrase)
+        prefix.write_passphrase(options["name"], passphrase)
     prefix.add_job(**options)
     return prefix
 
@@ -160,11 +160,11 @@ def test_failures_end_clearly_with_a_mail_and_never_show_the_passphrase(tmp_path
     prefix.run_json("backup", "site", check=0)
     outputs = []
     # A wrong passphrase.
-    write_passphrase(str(prefix.config / "borg" / "site.passphrase"), "not the passphrase")
+    prefix.write_passphrase("site", "not the passphrase")
     wrong = prefix.run("--json", "backup", "site", check=1)
     outputs.append(wrong.stdout + wrong.stderr)
     assert "the passphrase is wrong" in json.loads(wrong.stdout)["error"]
-    write_passphrase(str(prefix.config / "borg" / "site.passphrase"), PASSPHRASE)
+    prefix.write_passphrase("site", PASSPHRASE)
     # An unreachable repository (nothing listens on the port).
     unreachable = borg_prefix(
         tmp_path / "web2", "web2", f"ssh://root@127.0.0.1:{free_port()}/srv/repo", paths=[str(data / "app")]
@@ -342,7 +342,7 @@ def test_a_check_that_finds_damage_fails(tmp_path, data):
     for offset in range(100, min(len(content), 4000), 97):
         content[offset] ^= 0xFF
     segment.write_bytes(bytes(content))
-    repo = BorgRepository(str(repository), str(tmp_path / "web1-base"), str(prefix.config / "borg" / "site.passphrase"))
+    repo = BorgRepository(str(repository), str(tmp_path / "web1-base"), passphrase_path(str(prefix.config), "site"))
     with pytest.raises(BorgError) as caught:
         repo.check(verify_data=True)
     assert "exit 1" in str(caught.value)  # borg's "finished with warnings" code, here: errors found
@@ -426,8 +426,8 @@ def test_mailcow_and_nginx_jobs_store_the_same_layout_with_borg(tmp_path, data):
 
     host = MailcowHost(tmp_path / "mailcow-host", "2025-12")
     prefix = Prefix(tmp_path / "host", host="mx1")
-    write_passphrase(str(prefix.config / "borg" / "mail.passphrase"), PASSPHRASE)
-    write_passphrase(str(prefix.config / "borg" / "web.passphrase"), PASSPHRASE)
+    prefix.write_passphrase("mail", PASSPHRASE)
+    prefix.write_passphrase("web", PASSPHRASE)
     repository = str(tmp_path / "repo")
     marker = tmp_path / "hook-ran"
     prefix.add_job(
