@@ -158,9 +158,9 @@ class BorgRepository:
             stderr = completed.stderr.decode("utf-8", "backslashreplace") if binary else completed.stderr
             error = classify(command, stderr, completed.returncode)
             if error.kind == CLOSED and self.repository.startswith("ssh://"):
-                probe = self.ssh_probe()
+                probe = self.ssh_probe()  # "" when ssh itself connects fine: then borg's reading stands
                 better = classify(command, probe, completed.returncode) if probe else None
-                if better.kind not in (None, CLOSED):
+                if better is not None and better.kind not in (None, CLOSED):
                     error = better
             raise error
         return completed

@@ -395,10 +395,13 @@ def test_ssh_setup_errors_are_named(tmp_path, data):
         wrong_key = tmp_path / "wrong_key"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)], check=True)
         refused = sshd.borg_options(str(tmp_path / "remote-repo"), key=wrong_key)
+        # ssh works, but what answers on the server is not borg: ssh itself has nothing to add
+        not_borg = dict(sshd.borg_options(str(tmp_path / "remote-repo")), borg_remote_path="/bin/false")
         # borg relays ssh's reason only when it reads it before it exits; the runner then asks ssh itself.
         for root, options, reason in (
             (tmp_path / "a", unknown_host, "known_hosts"),
             (tmp_path / "b", refused, "ssh refused the key"),
+            (tmp_path / "c", not_borg, "the repository's host closed the connection"),
         ):
             prefix = borg_prefix(root, "web1", paths=[str(data / "app")], **options)
             assert reason in prefix.run_json("backup", "site", check=1)["error"]
