@@ -260,7 +260,7 @@ def job_info(job, path, config_dir, settings, host, verify):
     state = load_state(settings.state_dir, job.name)
     archives_error = None
     if job.is_borg:
-        archives, archives_error = listed_archives(job, config_dir, settings.state_dir, host, state)
+        archives, archives_error = listed_archives(job, config_dir, settings.state_dir, host)
     else:
         archives = archives_of(job, host)
     if verify and not job.is_borg:

@@ -39,6 +39,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill 
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, passphrase_path
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import CleanupResult
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import known_state
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 BASE_SUBDIR = "borg"
@@ -246,11 +247,15 @@ def retain(
     return CleanupResult(kept=kept, removed=removed, freed_bytes=freed, dry_run=dry_run)
 
 
-def stored_before(state: dict[str, Any], repository: str) -> bool:
-    """Whether a run of the job stored an archive in ``repository`` (its ``state``): then the repository must
-    exist and is never created anew."""
+def may_create(job: BackupJob, state_dir: str, repository: str) -> bool:
+    """Whether ``repository`` may be created for the job (and be missing without that being an error): no run of
+    the job stored an archive there. A state file that cannot be read or parsed counts as "stored": a repository
+    that is gone (an unmounted disk) must never be replaced by a new one with a new key."""
+    state = known_state(state_dir, job.name)
+    if state is None:
+        return False
     archive = str((state.get("last_local_success") or {}).get("archive") or "")
-    return archive.startswith(repository + "::")
+    return not archive.startswith(repository + "::")
 
 
 def archives(job: BackupJob, repo: BorgRepository, host: str, missing_ok: bool = True) -> list[dict[str, Any]]:
@@ -277,14 +282,14 @@ def archives(job: BackupJob, repo: BorgRepository, host: str, missing_ok: bool =
 
 
 def listed_archives(
-    job: BackupJob, config_dir: str, state_dir: str, host: str, state: dict[str, Any]
+    job: BackupJob, config_dir: str, state_dir: str, host: str
 ) -> tuple[list[dict[str, Any]], str | None]:
     """``smgr list``'s and smgr_backup_info's view of a borg job: (archives, None), or ([], why) when the
     repository cannot be read (unreachable, locked, gone after it held the job's archives): one repository must
     not hide the other jobs."""
     try:
         repo = repository_for(job, config_dir, state_dir)
-        return archives(job, repo, host, missing_ok=not stored_before(state, repo.repository)), None
+        return archives(job, repo, host, missing_ok=may_create(job, state_dir, repo.repository)), None
     except SmgrError as exc:
         return [], str(exc)
 

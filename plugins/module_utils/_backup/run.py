@@ -33,9 +33,9 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import LOCKED, BorgError
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
     create_backup,
+    may_create,
     repository_for,
     retain,
-    stored_before,
     verify_archive,
     verify_data_due,
 )
@@ -75,7 +75,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state 
     load_state,
     record_drill,
     record_run,
-    state_path,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import AlreadyRunning, JobLock
@@ -436,7 +435,7 @@ def _borg_create_and_verify(
         sources,
         base,
         warn,
-        may_init=not stored_before(_state_or_unknown(job, ctx), repo.repository),
+        may_init=may_create(job, ctx.settings.state_dir, repo.repository),
     )
     if created.repository_created:
         result.repository_created = True
@@ -476,18 +475,6 @@ def _withdraw(job: BackupJob, ctx: RunContext, repo: Any, name: str) -> None:
         ctx.log.error(job.name, f"deleted {name}: it failed borg check")
     except SmgrError as exc:
         ctx.log.error(job.name, f"could not delete {name}, which failed borg check: {exc}")
-
-
-def _state_or_unknown(job: BackupJob, ctx: RunContext) -> dict[str, Any]:
-    """The job's state; when it cannot be read, one that says an archive was stored (then a missing repository
-    is never replaced by a new one)."""
-    unknown = {"last_local_success": {"archive": f"{job.repository}::(state unreadable)"}}
-    try:
-        state = load_state(ctx.settings.state_dir, job.name)
-    except SmgrError:
-        return unknown
-    # load_state reads a corrupt file as "never ran": for this decision that is not good enough.
-    return state or (unknown if os.path.exists(state_path(ctx.settings.state_dir, job.name)) else {})
 
 
 def _borg_retain(job: BackupJob, ctx: RunContext, repo: Any, result: RunResult) -> None:

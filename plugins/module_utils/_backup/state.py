@@ -43,16 +43,29 @@ def _updating(state_dir: str, job: str) -> Iterator[None]:
         os.close(fd)
 
 
-def load_state(state_dir: str, job: str) -> dict[str, Any]:
-    """The job's state, or an empty dict when it never ran (or the file is unreadable JSON)."""
-    content = read_bytes(state_path(state_dir, job))
+def _parsed(content: bytes | None) -> dict[str, Any] | None:
+    """A state file's content: {} when there is no file, None when it is not a JSON object."""
     if content is None:
         return {}
     try:
         data = json.loads(content.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load_state(state_dir: str, job: str) -> dict[str, Any]:
+    """The job's state, or an empty dict when it never ran (or the file is unreadable JSON)."""
+    return _parsed(read_bytes(state_path(state_dir, job))) or {}
+
+
+def known_state(state_dir: str, job: str) -> dict[str, Any] | None:
+    """The job's state ({} when it never ran), or None when its file exists but cannot be read or parsed: for
+    the decisions where "unknown" must not pass for "never ran"."""
+    try:
+        return _parsed(read_bytes(state_path(state_dir, job)))
+    except SmgrError:
+        return None
 
 
 def record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -338,10 +338,8 @@ class Runner:
 
     def list_borg(self, job: BackupJob, data: list[dict[str, Any]], lines: list[str]) -> None:
         from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import listed_archives
-        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
 
-        state = load_state(self.settings.state_dir, job.name)
-        found, error = listed_archives(job, self.config_dir, self.settings.state_dir, self.host, state)
+        found, error = listed_archives(job, self.config_dir, self.settings.state_dir, self.host)
         if error is not None:
             data.append({"job": job.name, "engine": "borg", "repository": job.repository, "error": error})
             lines.append(f"{job.name} ({job.repository}): cannot list: {error}")

@@ -373,6 +373,15 @@ def test_repository_created_in_an_empty_directory_but_never_again_once_used(tmp_
     gone = prefix.run_json("backup", "site", check=1)
     assert "held this job's archives before" in gone["error"] and not repository.exists()
     assert "does not exist" in prefix.run_json("list", check=0)["jobs"][0]["error"]
+    # A state that cannot be read or parsed counts as "stored", for the run and for the listing alike.
+    state_file = Path(prefix.settings.state_dir) / "site.json"
+    state_file.unlink()
+    state_file.mkdir()  # unreadable
+    assert "does not exist" in prefix.run_json("list", check=0)["jobs"][0]["error"]
+    state_file.rmdir()
+    state_file.write_text("{not json")
+    assert "held this job's archives before" in prefix.run_json("backup", "site", check=1)["error"]
+    assert not repository.exists()
 
 
 def test_a_replacement_host_restores_the_old_hosts_archive_by_name(tmp_path, data):
