@@ -51,6 +51,7 @@ MISSING_REPOSITORY = "missing_repository"
 LOCKED = "locked"
 CLOSED = "closed"
 NOT_A_REPOSITORY = "not_a_repository"
+NO_MANIFEST = "no_manifest"
 # borg's messages that mean one thing to fix (borg 1.2 exits 2 for all of them): (needle, kind, sentence).
 _FAILURES = (
     ("is incorrect", "passphrase", "the passphrase is wrong (borg cannot decrypt the repository key)"),
@@ -63,6 +64,7 @@ _FAILURES = (
     ("Remote: ssh", "ssh", "ssh to the repository failed"),
     ("Could not resolve hostname", "resolve", "the repository's host name does not resolve"),
     ("is not a valid repository", NOT_A_REPOSITORY, "the path is not a borg repository"),
+    ("Repository has no manifest", NO_MANIFEST, "the repository has no manifest (borg init did not finish)"),
     ("No key file for repository", "no_key", "the repository's key is not on this host (smgr key import)"),
 )
 _MISSING_RE = re.compile(r"^Repository \S.* does not exist\.?$", re.MULTILINE)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg i
     ARCHIVE_STAMP_GLOB,
     LOCKED,
     MISSING_REPOSITORY,
+    NO_MANIFEST,
     NOT_A_REPOSITORY,
     ArchiveStats,
     BorgError,
@@ -44,6 +46,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors
 
 BASE_SUBDIR = "borg"
 VERIFY_DATA_DAYS = 7  # a drill also reads and authenticates the newest archive's data when the last one is older
+INIT_WAIT = 30  # seconds a first run waits for another host's borg init of a shared local repository
 NAME_ATTEMPTS = 60  # a second later each time the name is taken (runs in quick succession)
 
 Result = TypeVar("Result")
@@ -174,6 +177,28 @@ def _empty_local_directory(path: str) -> bool:
     return path.startswith("/") and os.path.isdir(path) and not os.listdir(path)
 
 
+def _is_borg_directory(path: str) -> bool:
+    return path.startswith("/") and os.path.isfile(os.path.join(path, "README"))
+
+
+def _unfinished(error: BorgError, path: str) -> bool:
+    # borg init writes README, then config, then the key and the manifest: until it is done, another process
+    # reads "not a valid repository" and then "no manifest" (hosts sharing a repository start together).
+    return error.kind == NO_MANIFEST or (error.kind == NOT_A_REPOSITORY and _is_borg_directory(path))
+
+
+def _once_initialised(repo: BorgRepository, create: Callable[[], Result], warn: Callable[[str], None]) -> Result:
+    """``create``, tried again for up to INIT_WAIT seconds while another process's borg init is unfinished."""
+    deadline = time.monotonic() + INIT_WAIT
+    while True:
+        try:
+            return with_stale_lock_broken(repo, create, warn)
+        except BorgError as exc:
+            if not _unfinished(exc, repo.repository) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
 def create_backup(
     job: BackupJob,
     repo: BorgRepository,
@@ -205,7 +230,9 @@ def create_backup(
             missing = exc.kind == MISSING_REPOSITORY or (
                 exc.kind == NOT_A_REPOSITORY and _empty_local_directory(repo.repository)
             )
-            if missing and not created:
+            if _unfinished(exc, repo.repository) and not created:
+                stats = _once_initialised(repo, create, warn)
+            elif missing and not created:
                 if not may_init:
                     raise BorgError(
                         f"{exc}: it held this job's archives before, so no new one is created (a disk not mounted? "
@@ -217,10 +244,14 @@ def create_backup(
                     created = True
                 except BorgError as init_error:
                     # Hosts sharing a repository start their first runs together: one init wins, the others
-                    # find the repository there and just store their archive.
-                    if "already exists" not in str(init_error):
+                    # find the repository there (or its README while the init is writing it: "already
+                    # something at") and store their archive once it is complete.
+                    lost = "already exists" in str(init_error) or (
+                        "already something at" in str(init_error) and _is_borg_directory(repo.repository)
+                    )
+                    if not lost:
                         raise
-                stats = with_stale_lock_broken(repo, create, warn)
+                stats = _once_initialised(repo, create, warn)
             elif "already exists" in str(exc):
                 continue
             else:
