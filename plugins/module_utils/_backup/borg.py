@@ -52,6 +52,11 @@ LOCKED = "locked"
 CLOSED = "closed"
 NOT_A_REPOSITORY = "not_a_repository"
 NO_MANIFEST = "no_manifest"
+REPOSITORY_EXISTS = "repository_exists"  # borg init where a repository is
+PATH_EXISTS = "path_exists"  # borg init where a non-empty directory or a file is
+ARCHIVE_EXISTS = "archive_exists"  # borg create with an archive name that is taken
+TIMEOUT = "timeout"
+NOT_INSTALLED = "not_installed"
 # borg's messages that mean one thing to fix (borg 1.2 exits 2 for all of them): (needle, kind, sentence).
 _FAILURES = (
     ("is incorrect", "passphrase", "the passphrase is wrong (borg cannot decrypt the repository key)"),
@@ -65,6 +70,9 @@ _FAILURES = (
     ("Could not resolve hostname", "resolve", "the repository's host name does not resolve"),
     ("is not a valid repository", NOT_A_REPOSITORY, "the path is not a borg repository"),
     ("Repository has no manifest", NO_MANIFEST, "the repository has no manifest (borg init did not finish)"),
+    ("A repository already exists at", REPOSITORY_EXISTS, "a repository already exists there"),
+    ("There is already something at", PATH_EXISTS, "there is already something at the repository's path"),
+    (" already exists", ARCHIVE_EXISTS, "an archive of that name already exists"),  # after the repository's
     ("No key file for repository", "no_key", "the repository's key is not on this host (smgr key import)"),
 )
 _MISSING_RE = re.compile(r"^Repository \S.* does not exist\.?$", re.MULTILINE)
@@ -153,9 +161,9 @@ class BorgRepository:
                 [BORG, *args], timeout, input_text=input_text, env=self.environment(), cwd=cwd, binary=binary
             )
         except FileNotFoundError:
-            raise BorgError("borg is not installed (Debian: apt install borgbackup)", "missing") from None
+            raise BorgError("borg is not installed (Debian: apt install borgbackup)", NOT_INSTALLED) from None
         except subprocess.TimeoutExpired:
-            raise BorgError(f"borg {command} did not finish within {timeout:g} s", "timeout") from None
+            raise BorgError(f"borg {command} did not finish within {timeout:g} s", TIMEOUT) from None
         if completed.returncode not in ((0, 1) if warnings_ok else (0,)):
             stderr = completed.stderr.decode("utf-8", "backslashreplace") if binary else completed.stderr
             error = classify(command, stderr, completed.returncode)

@@ -21,11 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
+    ARCHIVE_EXISTS,
     ARCHIVE_STAMP_GLOB,
     LOCKED,
     MISSING_REPOSITORY,
     NO_MANIFEST,
     NOT_A_REPOSITORY,
+    PATH_EXISTS,
+    REPOSITORY_EXISTS,
     ArchiveStats,
     BorgError,
     BorgRepository,
@@ -246,13 +249,13 @@ def create_backup(
                     # Hosts sharing a repository start their first runs together: one init wins, the others
                     # find the repository there (or its README while the init is writing it: "already
                     # something at") and store their archive once it is complete.
-                    lost = "already exists" in str(init_error) or (
-                        "already something at" in str(init_error) and _is_borg_directory(repo.repository)
+                    lost = init_error.kind == REPOSITORY_EXISTS or (
+                        init_error.kind == PATH_EXISTS and _is_borg_directory(repo.repository)
                     )
                     if not lost:
                         raise
                 stats = _once_initialised(repo, create, warn)
-            elif "already exists" in str(exc):
+            elif exc.kind == ARCHIVE_EXISTS:
                 continue
             else:
                 raise

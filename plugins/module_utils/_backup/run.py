@@ -30,7 +30,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archiv
     publish,
     sha256_file,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import LOCKED, BorgError
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import LOCKED, TIMEOUT, BorgError
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import (
     create_backup,
     may_create,
@@ -458,7 +458,7 @@ def _borg_create_and_verify(
         try:
             verify_archive(job, repo, created.name, warn)
         except BorgError as exc:
-            if exc.kind in (LOCKED, "timeout"):
+            if exc.kind in (LOCKED, TIMEOUT):
                 raise  # not a verdict on the archive
             _withdraw(job, ctx, repo, created.name)
             raise VerificationFailed(f"borg check of {created.name} failed: {exc}", job=job.name) from exc

@@ -16,11 +16,13 @@ import pytest
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg import (
     LOCKED,
     MISSING_REPOSITORY,
+    TIMEOUT,
     BorgError,
     BorgRepository,
     archive_glob,
     check_compression,
     check_repository,
+    classify,
     prune_arguments,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
@@ -162,7 +164,7 @@ def test_a_timeout_ends_borg_and_the_ssh_it_started(tmp_path):
         started = time.monotonic()
         with pytest.raises(BorgError) as timed_out:
             repo.names("*")
-        assert timed_out.value.kind == "timeout" and "did not finish within 3 s" in str(timed_out.value)
+        assert timed_out.value.kind == TIMEOUT and "did not finish within 3 s" in str(timed_out.value)
         assert time.monotonic() - started < 30
         deadline = time.monotonic() + 10
         while _ssh_processes(port):
@@ -188,3 +190,17 @@ def _ssh_processes(port):
         if state != "Z" and argv and os.path.basename(argv[0]) == b"ssh" and str(port).encode() in argv:
             found.append(int(entry))
     return found
+
+
+@pytest.mark.parametrize(
+    ("stderr", "kind"),
+    [
+        ("A repository already exists at /srv/borg/web.", "repository_exists"),
+        ("There is already something at /srv/borg/web.", "path_exists"),
+        ("Archive web1+site-20261205T010203Z already exists", "archive_exists"),
+        ("Repository has no manifest.", "no_manifest"),
+    ],
+)
+def test_borgs_messages_of_a_race_have_kinds(stderr, kind):
+    """borg 1.2's own wording (borg.repository, borg.archive): the runner acts on the kind, not on the text."""
+    assert classify("init", stderr, 2).kind == kind
