@@ -13,9 +13,10 @@ import re
 import signal
 import subprocess
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 TAIL_WINDOW = 64 * 1024  # bytes read from the end of an output file to find its last lines
 
@@ -64,10 +65,32 @@ class SessionResult:
         return self.status is None
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL when a group is ended: borg releases its lock, hooks clean up
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's whole group, SIGKILL to what is left after GRACE_SECONDS, then reap it."""
     with contextlib.suppress(OSError):
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(OSError):
+        os.killpg(process.pid, signal.SIGKILL)  # also a helper that outlived its parent
     process.wait()
+
+
+@contextlib.contextmanager
+def _own_session(argv: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen]:
+    """``Popen(argv)`` in a new session; when the block raises (a timeout, an interruption of this process), the
+    whole process group is ended before the exception propagates. Raises OSError when ``argv`` cannot start."""
+    process = subprocess.Popen(list(argv), start_new_session=True, **popen)
+    with process:
+        try:
+            yield process
+        except BaseException:
+            _end_group(process)
+            raise
 
 
 def run_in_session(
@@ -81,26 +104,23 @@ def run_in_session(
     """Run ``argv`` in a new session with stdin from /dev/null and stdout+stderr into a temporary file.
 
     When ``timeout`` seconds pass, or this process is interrupted meanwhile (then the exception propagates),
-    the whole process group is killed with SIGKILL and waited for. Raises OSError when ``argv`` cannot start.
+    the whole process group is ended (SIGTERM, SIGKILL after GRACE_SECONDS) and waited for. Raises OSError
+    when ``argv`` cannot start.
     """
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        status: int | None
         try:
-            status: int | None = process.wait(timeout=timeout)
+            with _own_session(
+                argv,
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            ) as process:
+                status = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(process)
             status = None
-        except BaseException:
-            _kill_group(process)
-            raise
         return SessionResult(status, tail_lines(output, tail), matching_lines(output, notable) if notable else [])
 
 
@@ -116,11 +136,11 @@ def capture_in_session(
     report on stdout), for a tool that starts helpers of its own (borg starts ssh).
 
     When ``timeout`` seconds pass (then subprocess.TimeoutExpired) or this process is interrupted, the whole
-    process group is killed with SIGKILL and waited for before the exception propagates; ``subprocess.run``
+    process group is ended as by :func:`run_in_session` before the exception propagates; ``subprocess.run``
     kills only the child and leaves its helpers running. Raises OSError when ``argv`` cannot start.
     """
-    process = subprocess.Popen(
-        list(argv),
+    with _own_session(
+        argv,
         cwd=cwd,
         env=dict(env) if env is not None else None,
         stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
@@ -128,14 +148,8 @@ def capture_in_session(
         stderr=subprocess.PIPE,
         text=not binary,
         errors=None if binary else "backslashreplace",
-        start_new_session=True,
-    )
-    with process:
-        try:
-            stdout, stderr = process.communicate(input_text, timeout=timeout)
-        except BaseException:
-            _kill_group(process)
-            raise
+    ) as process:
+        stdout, stderr = process.communicate(input_text, timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 

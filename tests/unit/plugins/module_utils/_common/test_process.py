@@ -121,3 +121,11 @@ def test_capture_in_session_timeout_kills_the_whole_process_group(tmp_path):
         capture_in_session(argv, timeout=0.5)
     assert time.monotonic() - started < 10
     assert_ended(pid_file)
+
+
+def test_a_timeout_lets_the_command_clean_up_before_the_kill(tmp_path):
+    """SIGTERM first (borg releases its repository lock, a hook removes its files), SIGKILL after the grace."""
+    cleaned = tmp_path / "cleaned"
+    script = f"trap 'echo done > {cleaned}; exit 0' TERM; sleep 30 & wait"
+    result = run_in_session(["/bin/sh", "-c", script], timeout=0.5, tail=5)
+    assert result.timed_out and cleaned.read_text() == "done\n"
