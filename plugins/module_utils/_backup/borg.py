@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import DEFAULT_BORG_LOCK_WAIT
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
     capture_in_session,
@@ -108,7 +109,7 @@ class BorgRepository:
     remote_path: str | None = None
     ssh_key: str | None = None
     ssh_options: Sequence[str] = field(default_factory=tuple)
-    lock_wait: int = 60  # seconds borg waits for another process's repository lock (the job's borg_lock_wait)
+    lock_wait: int = DEFAULT_BORG_LOCK_WAIT  # seconds borg waits for another process's lock (borg_lock_wait)
     timeout: float | None = None  # seconds each borg command may take (the job's timeout)
 
     def environment(self) -> dict[str, str]:

@@ -237,10 +237,6 @@ class BackupJob:
         return self.engine == "borg"
 
     @property
-    def archive_suffix(self) -> str:
-        return ".tar.zst" if self.compression == "zstd" else ".tar.gz"
-
-    @property
     def remote_target(self) -> RemoteTarget | None:
         return parse_remote(self.remote, self.name) if self.remote else None
 
@@ -751,10 +747,6 @@ def load_job(config_dir: str, name: str, backup_root: str = DEFAULT_BACKUP_ROOT)
     except ValueError as exc:  # a NUL byte in the path
         raise SmgrError(f"cannot read {path!r}: {exc}", job=name) from exc
     return parse_job_file(content, path, backup_root)
-
-
-def load_all_jobs(config_dir: str, backup_root: str = DEFAULT_BACKUP_ROOT) -> list[BackupJob]:
-    return [load_job(config_dir, name, backup_root) for name in list_job_files(config_dir)]
 
 
 # --------------------------------------------------------------------------- runner settings

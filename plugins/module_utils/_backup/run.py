@@ -423,7 +423,7 @@ class PartialFailure(SmgrError):
 
 def _borg_create_and_verify(
     job: BackupJob, ctx: RunContext, repo: Any, sources: list[str], base: str, result: RunResult
-) -> str:
+) -> None:
     result.engine = "borg"
     warn = _warner(job, ctx, result)
     ctx.log.info(job.name, f"borg create of {', '.join(sources)} in {repo.repository} ({job.compression})")
@@ -464,7 +464,6 @@ def _borg_create_and_verify(
             raise VerificationFailed(f"borg check of {created.name} failed: {exc}", job=job.name) from exc
         result.verified = True
         ctx.log.info(job.name, f"verified {created.name} (borg check --archives-only)")
-    return created.name
 
 
 def _withdraw(job: BackupJob, ctx: RunContext, repo: Any, name: str) -> None:
@@ -637,37 +636,13 @@ def _notify_run(job: BackupJob, ctx: RunContext, result: RunResult) -> None:
 
 
 def size_text(result: RunResult) -> str:
-    """The archive's size as the run's text output and mail say it (borg: what the run added, too)."""
+    """The archive's size in ``smgr backup``'s text output (borg: what the run added, too)."""
     if result.engine == "borg":
         return (
             f"{human_bytes(result.original_size or 0)} original, "
             f"{human_bytes(result.deduplicated_size or 0)} new in the repository"
         )
     return f"{human_bytes(result.size or 0)} ({result.size} bytes)"
-
-
-def summary_lines(result: RunResult) -> list[str]:
-    lines = [f"Started: {result.started}", f"Duration: {result.duration:.1f}s"]
-    if result.archive and result.engine == "borg":
-        lines += [
-            f"Archive: {result.archive}",
-            f"Size: {size_text(result)}",
-            f"Verified: {'yes (borg check)' if result.verified else 'no (verify is off)'}",
-        ]
-    elif result.archive:
-        lines += [
-            f"Archive: {result.archive}",
-            f"Size: {size_text(result)}",
-            f"SHA-256: {result.sha256}",
-            f"Verified: {'yes' if result.verified else 'no (verify is off)'}",
-        ]
-    if result.remote:
-        lines.append(f"Remote copy: {result.remote} ({'ok' if result.synced else 'FAILED'})")
-    if result.removed or result.freed_bytes:
-        lines.append(f"Retention: removed {len(result.removed)} archive(s), freed {human_bytes(result.freed_bytes)}")
-    for warning in result.warnings:
-        lines.append(f"Warning: {warning}")
-    return lines
 
 
 # --------------------------------------------------------------------------- cleanup

@@ -37,7 +37,6 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._notify.channe
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.config import NotifyConfig, smtp_settings
 from ansible_collections.smgr.server_manager.plugins.module_utils._notify.mail import (
-    ALWAYS,
     FAILURE,
     SUCCESS,
     Notification,
@@ -107,9 +106,7 @@ def _send_mails(
         for route in routes
     ]
     if not routes and config.to_emails:
-        # A recovery ends a failure the operator was told of: it goes wherever failures go.
-        outcome = ALWAYS if event == "recovered" and config.notify_on_failure else notification.outcome
-        targets = [(config, skip_reason(config, outcome))]
+        targets = [(config, skip_reason(config, notification.outcome, event))]
     for settings, skip in targets:
         if skip is not None:
             results.append(SendResult(False, notification.subject, settings.to_emails, skipped=skip))

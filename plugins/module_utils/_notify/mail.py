@@ -438,10 +438,13 @@ test_notification.__test__ = False  # a builder, not a pytest test
 # --- preferences, message, delivery -------------------------------------------------------------------------------
 
 
-def skip_reason(config: NotifyConfig, outcome: str) -> str | None:
-    """Why the preferences hold a message of this outcome back, or None to send it."""
+def skip_reason(config: NotifyConfig, outcome: str, event: str = "") -> str | None:
+    """Why the default mail's preferences hold a message of this outcome back, or None to send it. A recovery
+    (``event``) ends a failure the operator was told of: it goes wherever failures go."""
     if not config.enabled:
         return "notifications are disabled"
+    if event == "recovered" and config.notify_on_failure:
+        return None
     if outcome == SUCCESS and not config.notify_on_success:
         return "notify_on_success is false"
     if outcome == FAILURE and not config.notify_on_failure:
