@@ -391,13 +391,10 @@ def test_a_refusing_channel_fails_the_send_and_the_result_keeps_what_went_out(pa
     from ansible_collections.smgr.server_manager.tests.support.http_receiver import HttpReceiver
 
     server = smtp_server("plain")
-    refusing = HttpReceiver("refuse")
-    try:
+    with HttpReceiver("refuse") as refusing:
         channel = {"name": "chat", "url": f"json://127.0.0.1:{refusing.port}/{CHANNEL_SECRET}"}
         plain = dict(smtp_server="127.0.0.1", smtp_port=server.port, smtp_security="none", smtp_user=None)
         failed = fail(options(path, **plain, smtp_password=None, channels=[channel], send_test=True))
-    finally:
-        refusing.stop()
     assert "channel chat" in failed["msg"] and CHANNEL_SECRET not in str(failed)
     assert failed["sent"] is True and failed["message_id"] and len(server.wait_for(1)) == 1  # the mail went out
     assert [(item["name"], item["sent"]) for item in failed["channels"]] == [("chat", False)]

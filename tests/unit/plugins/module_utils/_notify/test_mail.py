@@ -48,13 +48,8 @@ def settings(port: int = 25, security: str = "none", **overrides) -> NotifyConfi
     return config_from_mapping(data)
 
 
-def send(config: NotifyConfig, notification: mail.Notification, dry_run: bool = False) -> mail.SendResult:
-    """send_mail as dispatch calls it for the default mail (the system block added; no rows here)."""
-    return mail.send_mail(config, mail.with_system_block(notification, []), dry_run)
-
-
 def send_test_mail(config: NotifyConfig) -> mail.SendResult:
-    return send(config, mail.test_notification(config, HOST))
+    return mail.send_mail(config, mail.test_notification(config, HOST))
 
 
 def parsed(data: bytes) -> email.message.EmailMessage:
@@ -236,7 +231,7 @@ def test_a_message_held_back_by_the_preferences_is_never_sent():
 
 def test_a_dry_run_builds_the_message_and_sends_nothing():
     config = settings(unused_port())
-    result = send(config, mail.test_notification(config, HOST), dry_run=True)
+    result = mail.send_mail(config, mail.test_notification(config, HOST), dry_run=True)
     assert (result.sent, result.skipped, result.message_id) == (False, None, None)
     assert result.subject == "[TEST] Server Manager Notification Test - host1"
     assert result.recipients == ("admin@example.com", "alerts@example.com")
@@ -282,7 +277,7 @@ def test_non_ascii_data_survives_the_message():
 def test_plain_delivery_arrives_intact(smtp_server):
     server = smtp_server("plain")
     config = settings(server.port)
-    result = send(config, mail.custom_notification("Disk almost full", "90% used on /\n", "warning", HOST))
+    result = mail.send_mail(config, mail.custom_notification("Disk almost full", "90% used on /\n", "warning", HOST))
     assert result.sent and result.message_id
     received = server.wait_for(1)[0]
     assert received.mail_from == "server-manager@example.com"
@@ -300,7 +295,7 @@ def test_plain_delivery_arrives_intact(smtp_server):
 def test_starttls_with_auth(smtp_server, mechanism):
     server = smtp_server("starttls-auth", user="smgr", password=PASSWORD, auth_mechanisms=[mechanism])
     config = settings(server.port, "starttls", smtp_user="smgr", smtp_password=PASSWORD, ca_file=server.ca_file)
-    result = send(config, mail.backup_notification(FAILURE, HOST))
+    result = mail.send_mail(config, mail.backup_notification(FAILURE, HOST))
     assert result.sent
     received = server.wait_for(1)[0]
     assert received.auth_user == "smgr"
@@ -315,7 +310,7 @@ def test_implicit_tls(smtp_server, mode):
     server = smtp_server(mode, password=PASSWORD)
     auth = dict(smtp_user="smgr", smtp_password=PASSWORD) if mode == "tls-auth" else {}
     config = settings(server.port, "tls", ca_file=server.ca_file, **auth)
-    assert send(config, mail.test_notification(config, HOST)).sent
+    assert mail.send_mail(config, mail.test_notification(config, HOST)).sent
     received = server.wait_for(1)[0]
     assert received.message()["Subject"] == "[TEST] Server Manager Notification Test - host1"
     assert received.auth_user == ("smgr" if auth else None)
@@ -346,7 +341,7 @@ def test_a_wrong_password_fails_as_authentication(smtp_server):
     server = smtp_server("starttls-auth", password="right-one")
     config = settings(server.port, "starttls", smtp_user="smgr", smtp_password=PASSWORD, ca_file=server.ca_file)
     with pytest.raises(SendError) as caught:
-        send(config, mail.test_notification(config, HOST))
+        mail.send_mail(config, mail.test_notification(config, HOST))
     assert caught.value.kind == SendError.AUTH_FAILED
     assert "authentication failed for user 'smgr' (535 5.7.8 Authentication credentials invalid)" in str(caught.value)
     assert PASSWORD not in str(caught.value)
@@ -394,7 +389,7 @@ def test_auth_over_an_unencrypted_connection_is_refused_before_connecting():
     # (nothing listens on the port: a connection attempt would fail as "refused" instead).
     config = replace(settings(unused_port()), smtp_user="smgr", smtp_password=PASSWORD)
     with pytest.raises(SendError) as caught:
-        send(config, mail.test_notification(config, HOST))
+        mail.send_mail(config, mail.test_notification(config, HOST))
     assert caught.value.kind == SendError.AUTH_OVER_PLAINTEXT
     assert PASSWORD not in str(caught.value)
 
@@ -431,7 +426,7 @@ def test_implicit_tls_against_a_plain_server_fails_as_tls(smtp_server):
 def test_an_unreadable_ca_file_is_named(tmp_path):
     config = settings(unused_port(), "starttls", ca_file=str(tmp_path / "missing.pem"))
     with pytest.raises(SendError) as caught:
-        send(config, mail.test_notification(config, HOST))
+        mail.send_mail(config, mail.test_notification(config, HOST))
     assert caught.value.kind == SendError.CA_FILE
     assert "missing.pem: No such file or directory" in str(caught.value)
 
