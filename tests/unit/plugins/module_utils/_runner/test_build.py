@@ -6,11 +6,21 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import PACKAGE, package_imports
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import (
+    PACKAGE,
+    build_runner,
+    collect_sources,
+    module_source,
+    package_imports,
+)
 
 MODULE_UTILS = Path(__file__).resolve().parents[5] / "plugins" / "module_utils"
 # The builder itself holds the runner's entry script as text (an import line in a string) and is never part
@@ -43,8 +53,6 @@ def test_the_fast_scan_reads_every_module_utils_file_as_python_does(path):
 
 
 def test_every_file_is_scanned_and_the_builder_is_not_in_the_runner():
-    from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build import collect_sources
-
     assert len(SOURCES) > 20
     assert "_runner.build" not in collect_sources()
 
@@ -60,3 +68,26 @@ def later():
 import {PACKAGE}._common.errors
 """
     assert package_imports(source) == ["_backup.drill", "_common.errors", "_notify.cli", "_notify.mail"]
+
+
+def test_sources_are_read_from_a_zip_as_ansiballz_runs_the_module(tmp_path):
+    """smgr_backup runs from AnsiballZ's zip: the builder reads the runner's sources through zipimport."""
+    sources = collect_sources()
+    payload = tmp_path / "payload.zip"
+    payload.write_bytes(build_runner({**sources, "_runner.build": BUILDER.read_text()}, sys.executable))
+    script = (
+        "import json, zipimport\n"
+        f"from {PACKAGE}._runner import build\n"
+        "assert isinstance(build.__loader__, zipimport.zipimporter), build.__loader__\n"
+        "print(json.dumps(build.collect_sources()))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], env={"PYTHONPATH": str(payload)}, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == sources
+
+
+def test_a_missing_source_is_named():
+    with pytest.raises(SmgrError, match=r"cannot read .*_backup\.nothing_here .*to build the runner"):
+        module_source("_backup.nothing_here")
