@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import validate_job
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-
 
 def backup_job_problems(jobs: object, backup_root: str) -> list[str]:
     """Return one message per invalid job of a list of smgr_backup jobs (empty when all are valid)."""
+    # Imported here, not at the top: Ansible loads every filter file of the collection to find any one of its
+    # filters, in each host's worker (docs/performance.md)
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import validate_job
+    from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+
     if not isinstance(jobs, list):
         raise AnsibleFilterError(f"expects a list of smgr_backup jobs, got {type(jobs).__name__}")
     problems = []

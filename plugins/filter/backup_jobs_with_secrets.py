@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The smgr role's backup jobs with their secrets, for smgr_backup (module_utils/_backup/job_secrets.py).
 
-A file of its own: the role's smgr_backup task calls it on every host, and Ansible imports a filter's whole file
-(with what it imports) in each host's worker; server_profile's file loads every rule of the profile.
+A file of its own, importing one small module_utils file when it runs: the role's smgr_backup task calls it
+in each host's worker.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.job_secrets import with_backup_secrets
-
 
 def backup_jobs_with_secrets(backup_jobs: Any, variables: Any) -> list[dict[str, Any]]:
     """The profile's ``backup_jobs`` with each borg job's passphrase from the inventory, for smgr_backup."""
+    # Imported here, not at the top: Ansible loads every filter file of the collection to find any one of its
+    # filters, in each host's worker (docs/performance.md)
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.job_secrets import with_backup_secrets
+
     if not isinstance(backup_jobs, list) or not isinstance(variables, Mapping):
         raise AnsibleFilterError("expects the profile's backup_jobs and the mapping of the smgr_* variables")
     return with_backup_secrets(backup_jobs, variables)

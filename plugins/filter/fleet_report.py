@@ -11,23 +11,28 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._report.fleet import (
-    COLLISION_WINDOW_MINUTES,
-    WINDOW_DAYS,
-    build_report,
-    parse_time,
-)
-from ansible_collections.smgr.server_manager.plugins.module_utils._report.page import render_page
-
 
 def fleet_report(
     hosts: Any,
     now: str | None = None,
-    window_days: int = WINDOW_DAYS,
-    collision_window_minutes: int = COLLISION_WINDOW_MINUTES,
+    window_days: int | None = None,
+    collision_window_minutes: int | None = None,
 ) -> dict[str, Any]:
-    """The report's data (times in UTC) from the list of gathered hosts."""
+    """The report's data (times in UTC) from the list of gathered hosts; windows by default as the report's own."""
+    # Imported here, not at the top: Ansible loads every filter file of the collection to find any one of its
+    # filters, in each host's worker (docs/performance.md)
+    from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+    from ansible_collections.smgr.server_manager.plugins.module_utils._report.fleet import (
+        COLLISION_WINDOW_MINUTES,
+        WINDOW_DAYS,
+        build_report,
+        parse_time,
+    )
+
+    window_days = WINDOW_DAYS if window_days is None else window_days
+    collision_window_minutes = (
+        COLLISION_WINDOW_MINUTES if collision_window_minutes is None else collision_window_minutes
+    )
     if not isinstance(hosts, list) or not all(isinstance(host, Mapping) for host in hosts):
         raise AnsibleFilterError(f"expects a list of gathered hosts (mappings), got {type(hosts).__name__}")
     moment = parse_time(now) if now else datetime.now(timezone.utc)
@@ -47,6 +52,8 @@ def fleet_report_html(report: Any) -> str:
     """The self-contained HTML page of a report made by the fleet_report filter."""
     if not isinstance(report, Mapping) or "hosts" not in report:
         raise AnsibleFilterError("expects the data made by smgr.server_manager.fleet_report")
+    from ansible_collections.smgr.server_manager.plugins.module_utils._report.page import render_page
+
     return render_page(report)
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import expand_schedule
-
 
 def schedule_problems(schedules: object, hash_seed: str = "") -> list[str]:
     """Return one message per invalid schedule of a job name -> schedule mapping (empty when all are valid)."""
+    # Imported here, not at the top: Ansible loads every filter file of the collection to find any one of its
+    # filters, in each host's worker (docs/performance.md)
+    from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+    from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron import expand_schedule
+
     if not isinstance(schedules, dict):
         raise AnsibleFilterError(f"expects a dict of job name -> schedule, got {type(schedules).__name__}")
     problems = []

@@ -11,9 +11,6 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profile import build_profile
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-
 
 def plain_data(value: Any) -> Any:
     """``value`` as plain dicts, lists and strings, read once.
@@ -41,6 +38,11 @@ def check_options(spec: Mapping[str, Any], value: Any) -> tuple[dict[str, Any], 
 
 def server_profile(variables: Any) -> dict[str, Any]:
     """The arguments of the role's module calls (``backup_jobs``, ``cron_jobs``, ``notifications``)."""
+    # Imported here, not at the top: Ansible loads every filter file of the collection to find any one of its
+    # filters, in each host's worker (docs/performance.md)
+    from ansible_collections.smgr.server_manager.plugins.module_utils._backup.profile import build_profile
+    from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+
     if not isinstance(variables, Mapping):
         raise AnsibleFilterError(f"expects a mapping of the smgr_* variables, got {type(variables).__name__}")
     try:
