@@ -283,7 +283,8 @@ def retain(
 
 def may_create(job: BackupJob, state_dir: str, repository: str) -> bool:
     """Whether ``repository`` may be created for the job (and be missing without that being an error): no run of
-    the job stored an archive there. A state file that cannot be read or parsed counts as "stored": a repository
+    the job stored an archive there. A state whose history is unknown (``state.known_state``: a file that cannot
+    be read or parsed, and the states after it until an archive is published) counts as "stored": a repository
     that is gone (an unmounted disk) must never be replaced by a new one with a new key."""
     state = known_state(state_dir, job.name)
     if state is None:

@@ -6,6 +6,10 @@
 Every update reads, changes and replaces the file under an exclusive lock of its own (``.<job>.json.lock``): a
 run that is skipped because another holds the job's lock records its skip while that run records its result,
 and neither may lose the other's update.
+
+A state file that is there but does not parse is not read as "never ran": the update keeps its bytes aside as
+``<job>.json.unreadable`` and the new state carries ``unreadable_state`` until a run publishes an archive again
+(a borg job's repository that vanished must not be created anew meanwhile: ``borg_job.may_create``).
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import iso, utc_now
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.atomic import read_bytes, write_atomic
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 STATE_MODE = 0o640
 STATE_VERSION = 2
+# In a state written over one that did not parse: {"time", "copy"}; gone once a run publishes an archive again.
+UNREADABLE_STATE = "unreadable_state"
 
 
 def state_path(state_dir: str, job: str) -> str:
@@ -60,12 +67,27 @@ def load_state(state_dir: str, job: str) -> dict[str, Any]:
 
 
 def known_state(state_dir: str, job: str) -> dict[str, Any] | None:
-    """The job's state ({} when it never ran), or None when its file exists but cannot be read or parsed: for
-    the decisions where "unknown" must not pass for "never ran"."""
+    """The job's state ({} when it never ran), or None when its history is unknown: its file exists but cannot be
+    read or parsed, or it replaced one that did not parse and no run has published an archive since. For the
+    decisions where "unknown" must not pass for "never ran"."""
     try:
-        return _parsed(read_bytes(state_path(state_dir, job)))
+        state = _parsed(read_bytes(state_path(state_dir, job)))
     except SmgrError:
         return None
+    return None if state is None or UNREADABLE_STATE in state else state
+
+
+def _previous_state(state_dir: str, job: str) -> dict[str, Any]:
+    """The state an update starts from. One that does not parse is kept aside (``<job>.json.unreadable``) and
+    replaced by a state that says so, never by an empty one."""
+    path = state_path(state_dir, job)
+    content = read_bytes(path)
+    previous = _parsed(content)
+    if previous is not None:
+        return previous
+    copy = f"{path}.unreadable"
+    write_atomic(copy, content or b"", STATE_MODE)
+    return {UNREADABLE_STATE: {"time": iso(utc_now()), "copy": copy}}
 
 
 def record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +108,7 @@ def record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, An
 
 
 def _record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, Any]:
-    previous = load_state(state_dir, job)
+    previous = _previous_state(state_dir, job)
     state: dict[str, Any] = dict(previous)
     state.update(version=STATE_VERSION, job=job)
     if result.get("status") == "skipped":
@@ -116,13 +138,15 @@ def _record_run(state_dir: str, job: str, result: dict[str, Any]) -> dict[str, A
         consecutive_skips=0,
         recovered=bool(ok and last and last.get("status") != "ok"),
     )
+    if result.get("local") == "ok":
+        state.pop(UNREADABLE_STATE, None)  # the history is known again from this archive on
     return _write(state_dir, job, state)
 
 
 def record_drill(state_dir: str, job: str, drill: dict[str, Any]) -> dict[str, Any]:
     """Store a restore drill's result as the job's ``last_drill`` (and ``last_good_drill`` when it passed)."""
     with _updating(state_dir, job):
-        state = dict(load_state(state_dir, job))
+        state = dict(_previous_state(state_dir, job))
         state.update(version=STATE_VERSION, job=job, last_drill=drill)
         if drill.get("status") == "ok":
             state["last_good_drill"] = drill
