@@ -36,8 +36,9 @@ sys.exit(main(sys.argv[1:], runner_path=os.path.dirname(os.path.abspath(__file__
 """
 
 
-# module_utils' own directory: this file is <module_utils>/_runner/build.py, in a directory or in AnsiballZ's zip.
-MODULE_UTILS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# module_utils' own directory: this file is <module_utils>/_runner/build.py, in a directory or in AnsiballZ's zip
+# (not made absolute: a zipimporter knows its archive by the path it was given).
+MODULE_UTILS_DIR = os.path.dirname(os.path.dirname(__file__))
 
 
 def module_source(name: str) -> str:
@@ -45,13 +46,20 @@ def module_source(name: str) -> str:
 
     Read, not imported or even found: ``importlib.util.find_spec`` on a zip compiles the module (Python's
     zipimporter compiles to answer ``get_filename``), which cost smgr_backup about 50 ms per run for the
-    runner's hundred files, and importing would also run them.
+    runner's sources, and importing would also run them.
     """
     path = os.path.join(MODULE_UTILS_DIR, *name.split(".")) + ".py"
+    get_data = getattr(globals().get("__loader__"), "get_data", None)
     try:
-        data = __loader__.get_data(path)
+        if get_data is None:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        else:
+            data = get_data(path)  # Ansible's collection loader returns None for a missing file
     except OSError as exc:
         raise SmgrError(f"cannot read {PACKAGE}.{name} ({path}) to build the runner: {exc}") from exc
+    if data is None:
+        raise SmgrError(f"cannot read {PACKAGE}.{name} ({path}) to build the runner: no such file")
     return data.decode("utf-8")
 
 

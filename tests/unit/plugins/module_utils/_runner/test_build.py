@@ -75,10 +75,12 @@ def test_sources_are_read_from_a_zip_as_ansiballz_runs_the_module(tmp_path):
     sources = collect_sources()
     payload = tmp_path / "payload.zip"
     payload.write_bytes(build_runner({**sources, "_runner.build": BUILDER.read_text()}, sys.executable))
+    # find_spec on a zip compiles each module (zipimporter answers get_filename by compiling): not to be used
     script = (
-        "import json, zipimport\n"
+        "import importlib.util, json, zipimport\n"
         f"from {PACKAGE}._runner import build\n"
         "assert isinstance(build.__loader__, zipimport.zipimporter), build.__loader__\n"
+        "zipimport.zipimporter.get_filename = importlib.util.find_spec = None\n"
         "print(json.dumps(build.collect_sources()))\n"
     )
     completed = subprocess.run(
@@ -89,5 +91,22 @@ def test_sources_are_read_from_a_zip_as_ansiballz_runs_the_module(tmp_path):
 
 
 def test_a_missing_source_is_named():
+    with pytest.raises(SmgrError, match=r"cannot read .*_backup\.nothing_here .*to build the runner"):
+        module_source("_backup.nothing_here")
+
+
+class _CollectionLoaderLike:
+    """Ansible's collection loader on the controller answers a missing file with None, not OSError."""
+
+    def get_data(self, path):
+        return Path(path).read_bytes() if Path(path).exists() else None
+
+
+@pytest.mark.parametrize("loader", [_CollectionLoaderLike(), None], ids=["collection-loader", "no-get_data"])
+def test_sources_are_read_whatever_loader_imported_the_builder(monkeypatch, loader):
+    from ansible_collections.smgr.server_manager.plugins.module_utils._runner import build
+
+    monkeypatch.setattr(build, "__loader__", loader)
+    assert module_source("_common.errors") == (MODULE_UTILS / "_common" / "errors.py").read_text()
     with pytest.raises(SmgrError, match=r"cannot read .*_backup\.nothing_here .*to build the runner"):
         module_source("_backup.nothing_here")
