@@ -50,10 +50,11 @@ def fleet_report(
 
 def fleet_report_html(report: Any) -> str:
     """The self-contained HTML page of a report made by the fleet_report filter."""
-    if not isinstance(report, Mapping) or "hosts" not in report:
-        raise AnsibleFilterError("expects the data made by smgr.server_manager.fleet_report")
+    # Imported here, not at the top: see fleet_report
     from ansible_collections.smgr.server_manager.plugins.module_utils._report.page import render_page
 
+    if not isinstance(report, Mapping) or "hosts" not in report:
+        raise AnsibleFilterError("expects the data made by smgr.server_manager.fleet_report")
     return render_page(report)
 
 

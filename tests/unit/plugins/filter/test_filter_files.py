@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.smgr.server_manager.tests.unit.plugins.filter.conftest import FILTER_PACKAGE
-
+FILTER_PACKAGE = "ansible_collections.smgr.server_manager.plugins.filter"
 FILTER_DIR = Path(__file__).resolve().parents[4] / "plugins" / "filter"
 FILTER_FILES = sorted(path.stem for path in FILTER_DIR.glob("*.py"))
 # module_utils files (not their packages) in sys.modules
