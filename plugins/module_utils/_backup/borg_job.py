@@ -238,8 +238,9 @@ def create_backup(
             elif missing and not created:
                 if not may_init:
                     raise BorgError(
-                        f"{exc}: it held this job's archives before, so no new one is created (a disk not mounted? "
-                        "a path moved?); to start a new repository, remove the job's state file",
+                        f"{exc}: it held this job's archives before (or the job's state file did not parse), so no "
+                        "new one is created (a disk not mounted? a path moved?); to start a new repository, remove "
+                        "the job's state file",
                         exc.kind,
                     ) from None
                 try:

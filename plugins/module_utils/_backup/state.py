@@ -82,11 +82,13 @@ def _previous_state(state_dir: str, job: str) -> dict[str, Any]:
     replaced by a state that says so, never by an empty one."""
     path = state_path(state_dir, job)
     content = read_bytes(path)
+    if content is None:
+        return {}
     previous = _parsed(content)
     if previous is not None:
         return previous
     copy = f"{path}.unreadable"
-    write_atomic(copy, content or b"", STATE_MODE)
+    write_atomic(copy, content, STATE_MODE)
     return {UNREADABLE_STATE: {"time": iso(utc_now()), "copy": copy}}
 
 

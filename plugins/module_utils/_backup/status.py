@@ -26,7 +26,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import scan_archives
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog import iso
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import UNREADABLE_STATE, load_state
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock import is_locked
 
@@ -135,6 +135,7 @@ def job_status(job: BackupJob, settings: RunnerSettings, now: datetime, entries:
         "last_success": last_success,
         "last_success_age_hours": age,
         "consecutive_failures": state.get("consecutive_failures", 0),
+        "unreadable_state": state.get(UNREADABLE_STATE),
         "next_run": next_run(job.name, entries),
         "running": is_locked(settings.lock_dir, job.name),
     }

@@ -369,6 +369,11 @@ class Runner:
                 + (f" ({age:.1f} h ago)" if age is not None else "")
                 + (f"; next run {entry['next_run']}" if entry["next_run"] else "")
                 + ("; RUNNING now" if entry["running"] else "")
+                + (
+                    f"; its state file did not parse (kept as {entry['unreadable_state']['copy']})"
+                    if entry["unreadable_state"]
+                    else ""
+                )
             )
         self.emit({"jobs": data}, lines)
         return EXIT_OK

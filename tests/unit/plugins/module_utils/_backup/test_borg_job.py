@@ -384,7 +384,10 @@ def test_repository_created_in_an_empty_directory_but_never_again_once_used(tmp_
     for _run in range(2):
         assert "held this job's archives before" in prefix.run_json("backup", "site", check=1)["error"]
     assert not repository.exists()
-    assert (Path(prefix.settings.state_dir) / "site.json.unreadable").read_text() == "{not json"
+    copy = Path(prefix.settings.state_dir) / "site.json.unreadable"
+    assert copy.read_text() == "{not json"
+    assert prefix.run_json("status", check=0)["jobs"][0]["unreadable_state"]["copy"] == str(copy)
+    assert f"did not parse (kept as {copy})" in prefix.run("status", "site", check=0).stdout
 
 
 def test_a_replacement_host_restores_the_old_hosts_archive_by_name(tmp_path, data):
