@@ -17,7 +17,6 @@ import os
 import re
 import shlex
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +36,11 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retent
     without_claimed_legacy,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
-from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import subprocess_env, tail_lines
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
+    capture_in_session,
+    last_lines,
+    subprocess_env,
+)
 
 LIST_LINE_RE = re.compile(
     r"^(?P<perms>\S{10})\s+(?P<size>[0-9][0-9,.]*)\s+\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?P<name>.+)$"
@@ -96,25 +99,17 @@ class SyncResult:
 
 def _run(command: Sequence[str], timeout: int, what: str) -> str:
     """Run a command, return stdout; SmgrError with stderr's tail when it fails or times out."""
-    with tempfile.TemporaryFile() as err:
-        try:
-            completed = subprocess.run(
-                list(command),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                timeout=timeout,
-                env=subprocess_env(),
-                check=False,
-            )
-        except FileNotFoundError as exc:
-            raise SmgrError(f"{what}: required tool not found: {exc.filename}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise SmgrError(f"{what}: timed out after {timeout}s") from exc
-        if completed.returncode != 0:
-            lines = tail_lines(err, 5)
-            raise SmgrError(f"{what} failed (exit {completed.returncode}): {'; '.join(lines) or 'no message'}")
-        return completed.stdout.decode("utf-8", "backslashreplace")
+    try:
+        # its own session: a timeout also ends the ssh that rsync started, not rsync alone
+        completed = capture_in_session(command, timeout, env=subprocess_env(), binary=True)
+    except FileNotFoundError as exc:
+        raise SmgrError(f"{what}: required tool not found: {exc.filename}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise SmgrError(f"{what}: timed out after {timeout}s") from exc
+    if completed.returncode != 0:
+        lines = last_lines(completed.stderr.decode("utf-8", "backslashreplace"), 5)
+        raise SmgrError(f"{what} failed (exit {completed.returncode}): {'; '.join(lines) or 'no message'}")
+    return completed.stdout.decode("utf-8", "backslashreplace")
 
 
 def _ssh(remote: Remote, script: str, what: str) -> str:

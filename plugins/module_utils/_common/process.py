@@ -42,12 +42,16 @@ def matching_lines(handle: IO[bytes], pattern: re.Pattern[str], limit: int = 20)
     return found
 
 
+def last_lines(text: str, count: int) -> list[str]:
+    """The last ``count`` non-blank lines of ``text``."""
+    return [line for line in text.splitlines() if line.strip()][-count:]
+
+
 def tail_lines(handle: IO[bytes], count: int) -> list[str]:
     """The last ``count`` non-blank lines of a seekable binary file (its last 64 KiB are read)."""
     handle.seek(0, os.SEEK_END)
     handle.seek(max(0, handle.tell() - TAIL_WINDOW))
-    text = handle.read().decode("utf-8", "backslashreplace")
-    return [line for line in text.splitlines() if line.strip()][-count:]
+    return last_lines(handle.read().decode("utf-8", "backslashreplace"), count)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg i
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.tests.support.backup_env import write_passphrase
+from ansible_collections.smgr.server_manager.tests.support.processes import assert_ssh_ends
 
 PASSPHRASE = "correct horse battery staple 42"
 
@@ -166,30 +167,9 @@ def test_a_timeout_ends_borg_and_the_ssh_it_started(tmp_path):
             repo.names("*")
         assert timed_out.value.kind == TIMEOUT and "did not finish within 3 s" in str(timed_out.value)
         assert time.monotonic() - started < 30
-        deadline = time.monotonic() + 10
-        while _ssh_processes(port):
-            assert time.monotonic() < deadline, "the ssh that borg started still runs"
-            time.sleep(0.1)
+        assert_ssh_ends(port)
     finally:
-        for pid in _ssh_processes(port):
-            os.kill(pid, signal.SIGKILL)
         silent.close()
-
-
-def _ssh_processes(port):
-    """Live ssh processes whose command line names ``port``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                argv = handle.read().split(b"\0")
-            with open(f"/proc/{entry}/stat") as handle:
-                state = handle.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, ValueError, IndexError):
-            continue
-        if state != "Z" and argv and os.path.basename(argv[0]) == b"ssh" and str(port).encode() in argv:
-            found.append(int(entry))
-    return found
 
 
 @pytest.mark.parametrize(

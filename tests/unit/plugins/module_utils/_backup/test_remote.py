@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 import pytest
 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.archive import sha256_file
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.remote import parse_listing
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import RemoteTarget
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.remote import (
+    Remote,
+    list_remote,
+    parse_listing,
+)
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix, Sshd
+from ansible_collections.smgr.server_manager.tests.support.processes import assert_ssh_ends
 
 
 @pytest.fixture
@@ -180,3 +188,18 @@ def test_a_checksum_mismatch_leaves_no_sidecar_and_no_archive_on_the_remote(tmp_
     with pytest.raises(SmgrError, match="checksum"):
         remote_module.sync_archive(remote, str(archive), digest)
     assert list(target.iterdir()) == []
+
+
+def test_a_timeout_ends_rsync_and_the_ssh_it_started(tmp_path):
+    """A server that accepts the connection and never says a word: the real ssh that rsync starts waits for its
+    greeting, and the remote's timeout must end that ssh too, not rsync alone."""
+    silent = socket.create_server(("127.0.0.1", 0))  # listens, never accepts: the kernel completes the handshake
+    port = silent.getsockname()[1]
+    options = ("StrictHostKeyChecking=yes", f"UserKnownHostsFile={tmp_path / 'known_hosts'}")
+    remote = Remote(RemoteTarget("/srv/smgr", "127.0.0.1", "backup"), port=port, ssh_options=options, timeout=3)
+    try:
+        with pytest.raises(SmgrError, match="timed out after 3s"):
+            list_remote(remote, "web1", "app")
+        assert_ssh_ends(port)
+    finally:
+        silent.close()
