@@ -36,6 +36,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.lock i
 from ansible_collections.smgr.server_manager.plugins.modules import smgr_notify, smgr_schedule
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
 from ansible_collections.smgr.server_manager.tests.support.module_harness import run_module
+from ansible_collections.smgr.server_manager.tests.support.processes import running_pid
 from ansible_collections.smgr.server_manager.tests.unit.hardening.helpers import (
     hostile,
     record_figures,
@@ -54,20 +55,11 @@ RESULT_RE = re.compile(
 )
 
 
-def running_cron_pid() -> int | None:
-    try:
-        pid = int(Path(CRON_PID_FILE).read_text().strip())
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
-        return pid if fields[0].endswith("(cron") and fields[1].split()[0] != "Z" else None
-    except (OSError, ValueError):
-        return None
-
-
 @pytest.fixture
 def cron_daemon():
     """Debian's cron: the one running, or one started for the test."""
     daemon = None
-    if running_cron_pid() is None:
+    if running_pid(CRON_PID_FILE, "cron") is None:
         daemon = subprocess.Popen([CRON, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield

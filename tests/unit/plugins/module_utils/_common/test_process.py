@@ -12,12 +12,14 @@ import time
 
 import pytest
 
+from ansible_collections.smgr.server_manager.plugins.module_utils._common import process
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import (
     capture_in_session,
     run_in_session,
     subprocess_env,
     tail_lines,
 )
+from ansible_collections.smgr.server_manager.tests.support.processes import is_alive
 
 
 def test_tail_lines_keeps_the_last_non_blank_lines():
@@ -59,13 +61,7 @@ def assert_ended(pid_file):
     """The grandchild is gone (or a zombie) within seconds: killing only the shell would leave it sleeping."""
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 10
-    while True:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return
-        except OSError:
-            return
+    while is_alive(pid):
         if time.monotonic() > deadline:
             os.kill(pid, 9)
             raise AssertionError("the grandchild outlived the timeout")
@@ -118,7 +114,7 @@ def test_capture_in_session_timeout_kills_the_whole_process_group(tmp_path):
     argv, pid_file = with_grandchild(tmp_path)
     started = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
-        capture_in_session(argv, timeout=0.5)
+        capture_in_session(argv, timeout=2)  # time enough to start the grandchild on a loaded machine
     assert time.monotonic() - started < 10
     assert_ended(pid_file)
 
@@ -129,3 +125,12 @@ def test_a_timeout_lets_the_command_clean_up_before_the_kill(tmp_path):
     script = f"trap 'echo done > {cleaned}; exit 0' TERM; sleep 30 & wait"
     result = run_in_session(["/bin/sh", "-c", script], timeout=0.5, tail=5)
     assert result.timed_out and cleaned.read_text() == "done\n"
+
+
+def test_a_group_that_ignores_sigterm_is_killed_after_the_grace(monkeypatch):
+    """A hook that ignores SIGTERM (and its children, which inherit that) still ends: SIGKILL follows."""
+    monkeypatch.setattr(process, "GRACE_SECONDS", 0.5)
+    started = time.monotonic()
+    result = run_in_session(["/bin/sh", "-c", "trap '' TERM; echo started; sleep 30"], timeout=1, tail=5)
+    assert result.timed_out and result.tail == ["started"]
+    assert time.monotonic() - started < 10

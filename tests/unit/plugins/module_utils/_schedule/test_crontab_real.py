@@ -42,6 +42,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._schedule.cron
 )
 from ansible_collections.smgr.server_manager.tests.support import cron_model
 from ansible_collections.smgr.server_manager.tests.support.cron_strategies import COMMANDS, NAMES, TEXT, log_paths
+from ansible_collections.smgr.server_manager.tests.support.processes import running_pid
 
 CRON = "/usr/sbin/cron"
 CRON_PID_FILE = "/run/crond.pid"
@@ -241,19 +242,6 @@ def throwaway_user_module():
 # --- Debian's cron daemon -------------------------------------------------------------------------
 
 
-def running_cron_pid() -> int | None:
-    """Return the PID of a cron daemon that is already running (started by someone else), if any."""
-    try:
-        with open(CRON_PID_FILE, encoding="ascii") as handle:
-            pid = int(handle.read().strip())
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)
-        running = fields[0].endswith("(cron") and fields[1].split()[0] != "Z"
-        return pid if running else None
-    except (OSError, ValueError):
-        return None
-
-
 def wait_for(predicate, deadline: float) -> bool:
     while time.time() < deadline:
         if predicate():
@@ -308,7 +296,7 @@ def test_cron_daemon_runs_what_was_written(shared_tmp, throwaway_user):
     try:
         write_atomic(cron_file, render_cron_file(root_jobs, env, lock_dir=lock_dir).encode(), 0o644, 0, 0)
         write_user_crontab(throwaway_user, render_block([user_job], env, lock_dir=lock_dir))
-        if running_cron_pid() is None:
+        if running_pid(CRON_PID_FILE, "cron") is None:
             daemon = subprocess.Popen([CRON, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         next_minute = (int(time.time()) // 60 + 1) * 60
         deadline = next_minute + 70
@@ -326,7 +314,7 @@ def test_cron_daemon_runs_what_was_written(shared_tmp, throwaway_user):
         if daemon is not None:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)
-            if running_cron_pid() is None:
+            if running_pid(CRON_PID_FILE, "cron") is None:
                 remove_file(CRON_PID_FILE)
         remove_file(cron_file)
 
