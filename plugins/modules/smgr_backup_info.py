@@ -246,7 +246,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs i
     load_job,
     settings_to_dict,
 )
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import load_state
+from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import known_state, load_state
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.status import (
     archive_host,
     archives_of,
@@ -257,10 +257,12 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors
 
 
 def job_info(job, path, config_dir, settings, host, verify):
-    state = load_state(settings.state_dir, job.name)
+    known = known_state(settings.state_dir, job.name)
+    # what is shown: the state as read (one that did not parse shows as empty, as in smgr status)
+    state = known if known is not None else load_state(settings.state_dir, job.name)
     archives_error = None
     if job.is_borg:
-        archives, archives_error = listed_archives(job, config_dir, settings.state_dir, host)
+        archives, archives_error = listed_archives(job, config_dir, settings.state_dir, host, known)
     else:
         archives = archives_of(job, host)
     if verify and not job.is_borg:

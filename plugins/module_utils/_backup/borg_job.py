@@ -44,12 +44,13 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill 
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, passphrase_path
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import CleanupResult
-from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import known_state
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
 
 BASE_SUBDIR = "borg"
 VERIFY_DATA_DAYS = 7  # a drill also reads and authenticates the newest archive's data when the last one is older
-INIT_WAIT = 30  # seconds a first run waits for another host's borg init of a shared local repository
+# Seconds a run waits while a repository looks half-initialised (another host's borg init of a shared
+# repository; a damaged one looks the same and then fails this much later).
+INIT_WAIT = 30
 NAME_ATTEMPTS = 60  # a second later each time the name is taken (runs in quick succession)
 
 Result = TypeVar("Result")
@@ -218,7 +219,6 @@ def create_backup(
     says no once this job has stored an archive there, so that a repository that vanished (a disk not mounted,
     a path moved on the server) fails the run instead of being replaced by a new, empty one with a new key."""
     members = [os.path.relpath(path, base) for path in sources]
-    created = False
     for offset in range(NAME_ATTEMPTS):
         name = archive_name(host, job.name, when + timedelta(seconds=offset))
 
@@ -227,15 +227,14 @@ def create_backup(
                 name, members, job.compression, exclude_patterns(job.exclude), cwd=base, timeout=job.timeout
             )
 
+        created = False
         try:
-            stats = with_stale_lock_broken(repo, create, warn)
+            stats = _once_initialised(repo, create, warn)
         except BorgError as exc:
             missing = exc.kind == MISSING_REPOSITORY or (
                 exc.kind == NOT_A_REPOSITORY and _empty_local_directory(repo.repository)
             )
-            if _unfinished(exc, repo.repository) and not created:
-                stats = _once_initialised(repo, create, warn)
-            elif missing and not created:
+            if missing:
                 if not may_init:
                     raise BorgError(
                         f"{exc}: it held this job's archives before (or the job's state file did not parse), so no "
@@ -282,12 +281,11 @@ def retain(
     return CleanupResult(kept=kept, removed=removed, freed_bytes=freed, dry_run=dry_run)
 
 
-def may_create(job: BackupJob, state_dir: str, repository: str) -> bool:
-    """Whether ``repository`` may be created for the job (and be missing without that being an error): no run of
-    the job stored an archive there. A state whose history is unknown (``state.known_state``: a file that cannot
-    be read or parsed, and the states after it until an archive is published) counts as "stored": a repository
-    that is gone (an unmounted disk) must never be replaced by a new one with a new key."""
-    state = known_state(state_dir, job.name)
+def may_create(state: dict[str, Any] | None, repository: str) -> bool:
+    """Whether ``repository`` may be created for the job whose ``state.known_state`` this is (and be missing
+    without that being an error): no run of the job stored an archive there. An unknown history (None: a state
+    file that cannot be read or parsed, and the states after it until an archive is published) counts as
+    "stored": a repository that is gone (an unmounted disk) must never be replaced by a new one with a new key."""
     if state is None:
         return False
     archive = str((state.get("last_local_success") or {}).get("archive") or "")
@@ -318,14 +316,14 @@ def archives(job: BackupJob, repo: BorgRepository, host: str, missing_ok: bool =
 
 
 def listed_archives(
-    job: BackupJob, config_dir: str, state_dir: str, host: str
+    job: BackupJob, config_dir: str, state_dir: str, host: str, state: dict[str, Any] | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """``smgr list``'s and smgr_backup_info's view of a borg job: (archives, None), or ([], why) when the
-    repository cannot be read (unreachable, locked, gone after it held the job's archives): one repository must
-    not hide the other jobs."""
+    """``smgr list``'s and smgr_backup_info's view of a borg job (``state``: its ``state.known_state``):
+    (archives, None), or ([], why) when the repository cannot be read (unreachable, locked, gone after it held
+    the job's archives): one repository must not hide the other jobs."""
     try:
         repo = repository_for(job, config_dir, state_dir)
-        return archives(job, repo, host, missing_ok=may_create(job, state_dir, repo.repository)), None
+        return archives(job, repo, host, missing_ok=may_create(state, repo.repository)), None
     except SmgrError as exc:
         return [], str(exc)
 

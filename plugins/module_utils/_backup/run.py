@@ -72,6 +72,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.runlog
     utc_now,
 )
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import (
+    known_state,
     load_state,
     record_drill,
     record_run,
@@ -435,7 +436,7 @@ def _borg_create_and_verify(
         sources,
         base,
         warn,
-        may_init=may_create(job, ctx.settings.state_dir, repo.repository),
+        may_init=may_create(known_state(ctx.settings.state_dir, job.name), repo.repository),
     )
     if created.repository_created:
         result.repository_created = True

@@ -338,8 +338,10 @@ class Runner:
 
     def list_borg(self, job: BackupJob, data: list[dict[str, Any]], lines: list[str]) -> None:
         from ansible_collections.smgr.server_manager.plugins.module_utils._backup.borg_job import listed_archives
+        from ansible_collections.smgr.server_manager.plugins.module_utils._backup.state import known_state
 
-        found, error = listed_archives(job, self.config_dir, self.settings.state_dir, self.host)
+        state = known_state(self.settings.state_dir, job.name)
+        found, error = listed_archives(job, self.config_dir, self.settings.state_dir, self.host, state)
         if error is not None:
             data.append({"job": job.name, "engine": "borg", "repository": job.repository, "error": error})
             lines.append(f"{job.name} ({job.repository}): cannot list: {error}")
