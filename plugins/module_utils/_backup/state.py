@@ -7,9 +7,10 @@ Every update reads, changes and replaces the file under an exclusive lock of its
 run that is skipped because another holds the job's lock records its skip while that run records its result,
 and neither may lose the other's update.
 
-A state file that is there but does not parse is not read as "never ran": the update keeps its bytes aside as
-``<job>.json.unreadable`` and the new state carries ``unreadable_state`` until a run publishes an archive again
-(a borg job's repository that vanished must not be created anew meanwhile: ``borg_job.may_create``).
+A state file that is there but does not parse reads as empty for what is shown (``load_state``), never as
+"never ran" where that decides something (``known_state``, for ``borg_job.may_create``: a borg job's repository
+that vanished must not be created anew). The next update keeps its bytes aside as ``<job>.json.unreadable``
+and the new state carries ``unreadable_state`` until a run publishes an archive again.
 """
 
 from __future__ import annotations

@@ -378,6 +378,8 @@ def test_repository_created_in_an_empty_directory_but_never_again_once_used(tmp_
     state_file.unlink()
     state_file.mkdir()  # unreadable
     assert "does not exist" in prefix.run_json("list", check=0)["jobs"][0]["error"]
+    prefix.run("backup", "site", check=1)
+    assert not repository.exists()
     state_file.rmdir()
     state_file.write_text("{not json")
     # ... and stays so after the failed run records its result over it, until a run publishes an archive
