@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import zipfile
 from datetime import datetime, timedelta, timezone
 
@@ -85,6 +86,28 @@ def test_runner_runs_with_the_system_python_without_the_venv(tmp_path):
     assert completed.returncode == 0, completed.stderr
     for verb in ("backup", "cleanup", "restore", "list", "status", "health", "notify"):
         assert verb in completed.stdout
+
+
+def test_a_run_does_not_load_what_only_some_jobs_need(tmp_path):
+    """The runner's memory (B7): tarfile (drills, Mailcow's dump check), sqlite3 (NPM), logging and urllib
+    (channels) and html's entity table are imported where they are used, not by every run. Checked in the real
+    runner file, after the imports of its verbs."""
+    path = tmp_path / "smgr"
+    path.write_bytes(runner_bytes(sys.executable))
+    verbs = ", ".join(("run", "borg_job", "mailcow", "npm", "drill", "status", "health", "restore"))
+    code = (
+        "import json, sys\n"
+        "from ansible_collections.smgr.server_manager.plugins.module_utils._runner import cli\n"
+        f"from ansible_collections.smgr.server_manager.plugins.module_utils._backup import {verbs}\n"
+        "from ansible_collections.smgr.server_manager.plugins.module_utils._notify import channels, dispatch, mail\n"
+        "print(json.dumps(sorted(m for m in ('tarfile', 'sqlite3', 'logging', 'urllib.parse', 'html', 'email')"
+        " if m in sys.modules)))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env={"PYTHONPATH": str(path)}, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == []
 
 
 def test_bad_interpreter_is_refused():
