@@ -49,13 +49,8 @@ def module_source(name: str) -> str:
     runner's sources, and importing would also run them.
     """
     path = os.path.join(MODULE_UTILS_DIR, *name.split(".")) + ".py"
-    get_data = getattr(globals().get("__loader__"), "get_data", None)
     try:
-        if get_data is None:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        else:
-            data = get_data(path)  # Ansible's collection loader returns None for a missing file
+        data = __loader__.get_data(path)  # Ansible's collection loader returns None for a missing file
     except OSError as exc:
         raise SmgrError(f"cannot read {PACKAGE}.{name} ({path}) to build the runner: {exc}") from exc
     if data is None:

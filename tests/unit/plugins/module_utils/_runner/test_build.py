@@ -95,18 +95,31 @@ def test_a_missing_source_is_named():
         module_source("_backup.nothing_here")
 
 
-class _CollectionLoaderLike:
-    """Ansible's collection loader on the controller answers a missing file with None, not OSError."""
-
-    def get_data(self, path):
-        return Path(path).read_bytes() if Path(path).exists() else None
-
-
-@pytest.mark.parametrize("loader", [_CollectionLoaderLike(), None], ids=["collection-loader", "no-get_data"])
-def test_sources_are_read_whatever_loader_imported_the_builder(monkeypatch, loader):
+def test_sources_are_read_through_ansibles_collection_loader(tmp_path):
+    """On the controller (the bench, a future action plugin) Ansible's collection loader imports the builder; it
+    answers a missing file with None, not OSError."""
     from ansible_collections.smgr.server_manager.plugins.module_utils._runner import build
 
-    monkeypatch.setattr(build, "__loader__", loader)
-    assert module_source("_common.errors") == (MODULE_UTILS / "_common" / "errors.py").read_text()
-    with pytest.raises(SmgrError, match=r"cannot read .*_backup\.nothing_here .*to build the runner"):
-        module_source("_backup.nothing_here")
+    # the directory this test imported the collection from (…/ansible_collections/smgr/server_manager/…/build.py)
+    collections_root = Path(build.__file__).parents[6]
+    assert (collections_root / "ansible_collections" / "smgr" / "server_manager").is_dir()
+    script = (
+        "import json\n"
+        "from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder\n"
+        f"_AnsibleCollectionFinder(paths=[{str(collections_root)!r}])._install()\n"
+        f"from {PACKAGE}._runner import build\n"
+        "assert type(build.__loader__).__name__ == '_AnsibleCollectionLoader', build.__loader__\n"
+        "from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError\n"
+        "try:\n"
+        "    build.module_source('_backup.nothing_here')\n"
+        "except SmgrError as exc:\n"
+        "    missing = str(exc)\n"
+        "print(json.dumps([build.module_source('_common.errors'), missing]))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], env={"PYTHONPATH": ""}, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    errors, missing = json.loads(completed.stdout)
+    assert errors == (MODULE_UTILS / "_common" / "errors.py").read_text()
+    assert "_backup.nothing_here" in missing and "to build the runner: no such file" in missing
