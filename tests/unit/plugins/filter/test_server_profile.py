@@ -66,4 +66,4 @@ def test_plain_data_turns_subclassed_containers_and_strings_into_plain_types(loa
     plain = module.plain_data(value)
     assert plain == {"jobs": [{"name": "web", "keep": [3, 4]}], "on": True}
     read = (plain, plain["jobs"], plain["jobs"][0], plain["jobs"][0]["name"], *plain)
-    assert [value.__class__.__name__ for value in read] == ["dict", "list", "dict", "str", "str", "str"]
+    assert [type(item) for item in read] == [dict, list, dict, str, str, str]

@@ -262,15 +262,9 @@ def test_bad_input_creates_no_file(path):
 
 
 def smtp_options(path: str, server, **overrides) -> dict:
-    return options(
-        path,
-        smtp_server="127.0.0.1",
-        smtp_port=server.port,
-        smtp_user="smgr",
-        ca_file=server.ca_file,
-        smtp_timeout=5,
-        **overrides,
-    )
+    """Options that reach ``server`` (a value of None in ``overrides`` leaves that option out)."""
+    to_server = dict(smtp_server="127.0.0.1", smtp_port=server.port, smtp_user="smgr", ca_file=server.ca_file)
+    return options(path, **{**to_server, "smtp_timeout": 5, **overrides})
 
 
 def test_send_test_writes_then_sends(path, smtp_server):
@@ -393,8 +387,8 @@ def test_a_refusing_channel_fails_the_send_and_the_result_keeps_what_went_out(pa
     server = smtp_server("plain")
     with HttpReceiver("refuse") as refusing:
         channel = {"name": "chat", "url": f"json://127.0.0.1:{refusing.port}/{CHANNEL_SECRET}"}
-        plain = dict(smtp_server="127.0.0.1", smtp_port=server.port, smtp_security="none", smtp_user=None)
-        failed = fail(options(path, **plain, smtp_password=None, channels=[channel], send_test=True))
+        no_auth = dict(smtp_security="none", smtp_user=None, smtp_password=None, ca_file=None)
+        failed = fail(smtp_options(path, server, **no_auth, channels=[channel], send_test=True))
     assert "channel chat" in failed["msg"] and CHANNEL_SECRET not in str(failed)
     assert failed["sent"] is True and failed["message_id"] and len(server.wait_for(1)) == 1  # the mail went out
     assert [(item["name"], item["sent"]) for item in failed["channels"]] == [("chat", False)]
