@@ -45,6 +45,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._backup.drill 
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.jobs import BackupJob, passphrase_path
 from ansible_collections.smgr.server_manager.plugins.module_utils._backup.retention import CleanupResult
 from ansible_collections.smgr.server_manager.plugins.module_utils._common.errors import SmgrError
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import command_lines
 
 BASE_SUBDIR = "borg"
 VERIFY_DATA_DAYS = 7  # a drill also reads and authenticates the newest archive's data when the last one is older
@@ -110,17 +111,10 @@ def exclude_patterns(patterns: Sequence[str]) -> list[str]:
 def _borg_processes() -> list[tuple[int, str]]:
     """(pid, command line) of every borg process on this host."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                argv = handle.read().split(b"\0")
-        except OSError:
-            continue
-        words = [os.path.basename(arg.decode("utf-8", "replace")) for arg in argv[:3] if arg]
+    for pid, argv in command_lines():
+        words = [os.path.basename(arg.decode("utf-8", "replace")) for arg in argv[:3]]
         if any(word in ("borg", "borgfs") or word.startswith("borg.") for word in words):
-            found.append((int(entry), " ".join(arg.decode("utf-8", "replace") for arg in argv if arg)))
+            found.append((pid, " ".join(arg.decode("utf-8", "replace") for arg in argv)))
     return found
 
 

@@ -157,6 +157,23 @@ def capture_in_session(
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+def command_lines(proc: str = "/proc") -> Iterator[tuple[int, list[bytes]]]:
+    """``(pid, argv)`` of every process whose command line can be read (a kernel thread's is empty)."""
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "cmdline"), "rb") as handle:
+                argv = [arg for arg in handle.read().split(b"\0") if arg]
+        except OSError:
+            continue
+        yield int(entry), argv
+
+
 def process_running(names: Collection[str], proc: str = "/proc") -> bool:
     """Whether a process whose name (``/proc/<pid>/comm``) is one of ``names`` runs."""
     try:
