@@ -5,9 +5,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
+
+from ansible_collections.smgr.server_manager.plugins.module_utils._common.process import command_lines
 
 
 def process_name_and_state(pid: int) -> tuple[str, str] | None:
@@ -40,18 +45,11 @@ def running_pid(pid_file: str, name: str) -> int | None:
 
 def ssh_processes(port: int) -> list[int]:
     """Live ssh client processes whose command line names ``port``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                argv = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and os.path.basename(argv[0]) == b"ssh" and str(port).encode() in argv and is_alive(int(entry)):
-            found.append(int(entry))
-    return found
+    return [
+        pid
+        for pid, argv in command_lines()
+        if argv and os.path.basename(argv[0]) == b"ssh" and str(port).encode() in argv and is_alive(pid)
+    ]
 
 
 def assert_ssh_ends(port: int, seconds: float = 10) -> None:
@@ -63,3 +61,13 @@ def assert_ssh_ends(port: int, seconds: float = 10) -> None:
                 os.kill(pid, signal.SIGKILL)
             raise AssertionError(f"an ssh client to port {port} outlived the timeout")
         time.sleep(0.1)
+
+
+def python_json(code: str, pythonpath: str) -> object:
+    """What ``code`` prints as JSON, run by this interpreter in a fresh process with only ``pythonpath``
+    (a directory or a zip) to import from besides the standard library and the virtualenv."""
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env={"PYTHONPATH": pythonpath}, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)

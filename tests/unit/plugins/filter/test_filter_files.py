@@ -5,16 +5,18 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.smgr.server_manager.tests.support.processes import python_json
+
 FILTER_PACKAGE = "ansible_collections.smgr.server_manager.plugins.filter"
 FILTER_DIR = Path(__file__).resolve().parents[4] / "plugins" / "filter"
+# where this test imports the collection from (and Ansible from the virtualenv)
+SEARCH_PATH = os.pathsep.join(sys.path)
 FILTER_FILES = sorted(path.stem for path in FILTER_DIR.glob("*.py"))
 # module_utils files (not their packages) in sys.modules
 MODULE_UTILS_LOADED = (
@@ -22,23 +24,12 @@ MODULE_UTILS_LOADED = (
 )
 
 
-def _in_a_fresh_interpreter(code: str) -> object:
-    completed = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    return json.loads(completed.stdout)
-
-
 def test_loading_every_filter_file_imports_no_module_utils():
     """Ansible's Jinja2Loader loads every filter file of a collection to resolve any one of its filters, in each
     forked worker: the files import their module_utils only when their filter runs."""
     assert len(FILTER_FILES) >= 5
     imports = "; ".join(f"import {FILTER_PACKAGE}.{name}" for name in FILTER_FILES)
-    assert _in_a_fresh_interpreter(f"import json, sys; {imports}; print(json.dumps({MODULE_UTILS_LOADED}))") == []
+    assert python_json(f"import json, sys; {imports}; print(json.dumps({MODULE_UTILS_LOADED}))", SEARCH_PATH) == []
 
 
 @pytest.mark.parametrize(
@@ -53,4 +44,4 @@ def test_a_filter_imports_what_it_uses_when_it_runs(name, arguments, loaded):
         f"import json, sys; from {FILTER_PACKAGE}.{name} import {name}; {name}({arguments}); "
         f"print(json.dumps([m.rsplit('module_utils.', 1)[1] for m in {MODULE_UTILS_LOADED}]))"
     )
-    assert _in_a_fresh_interpreter(code) == loaded
+    assert python_json(code, SEARCH_PATH) == loaded

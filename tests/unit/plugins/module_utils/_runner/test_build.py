@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import ast
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._runner.build 
     module_source,
     package_imports,
 )
+from ansible_collections.smgr.server_manager.tests.support.processes import python_json
 
 MODULE_UTILS = Path(__file__).resolve().parents[5] / "plugins" / "module_utils"
 # The builder itself holds the runner's entry script as text (an import line in a string) and is never part
@@ -83,11 +82,7 @@ def test_sources_are_read_from_a_zip_as_ansiballz_runs_the_module(tmp_path):
         "zipimport.zipimporter.get_filename = importlib.util.find_spec = None\n"
         "print(json.dumps(build.collect_sources()))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], env={"PYTHONPATH": str(payload)}, capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert json.loads(completed.stdout) == sources
+    assert python_json(script, str(payload)) == sources
 
 
 def test_a_missing_source_is_named():
@@ -116,10 +111,6 @@ def test_sources_are_read_through_ansibles_collection_loader(tmp_path):
         "    missing = str(exc)\n"
         "print(json.dumps([build.module_source('_common.errors'), missing]))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], env={"PYTHONPATH": ""}, capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    errors, missing = json.loads(completed.stdout)
+    errors, missing = python_json(script, "")
     assert errors == (MODULE_UTILS / "_common" / "errors.py").read_text()
     assert "_backup.nothing_here" in missing and "to build the runner: no such file" in missing

@@ -28,6 +28,7 @@ from ansible_collections.smgr.server_manager.plugins.module_utils._runner.cli im
     resolve_config_dir,
 )
 from ansible_collections.smgr.server_manager.tests.support.backup_env import Prefix
+from ansible_collections.smgr.server_manager.tests.support.processes import python_json
 from ansible_collections.smgr.server_manager.tests.support.smtp_server import SmtpServer
 
 
@@ -103,11 +104,7 @@ def test_a_run_does_not_load_what_only_some_jobs_need(tmp_path):
         "print(json.dumps(sorted(m for m in ('tarfile', 'sqlite3', 'logging', 'urllib.parse', 'html', 'email')"
         " if m in sys.modules)))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], env={"PYTHONPATH": str(path)}, capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert json.loads(completed.stdout) == []
+    assert python_json(code, str(path)) == []
 
 
 def test_bad_interpreter_is_refused():
